@@ -1,0 +1,32 @@
+-- ISO 3166-1 alpha-3 -> alpha-2 for the 209 rows of shared/reference/grid/ember-annual.csv
+-- (columns country_iso3, country_iso2; co2.js keys its data by alpha-3, @27cbe83). Generated from that file;
+-- the intensities themselves are the pack key grid.<ISO2>, not this table.
+return {
+  ARE = "AE", AFG = "AF", ATG = "AG", ALB = "AL", ARM = "AM", AGO = "AO", ARG = "AR", ASM = "AS",
+  AUT = "AT", AUS = "AU", ABW = "AW", AZE = "AZ", BIH = "BA", BRB = "BB", BGD = "BD", BEL = "BE",
+  BFA = "BF", BGR = "BG", BHR = "BH", BDI = "BI", BEN = "BJ", BRN = "BN", BOL = "BO", BRA = "BR",
+  BHS = "BS", BTN = "BT", BWA = "BW", BLR = "BY", BLZ = "BZ", CAN = "CA", COD = "CD", CAF = "CF",
+  COG = "CG", CHE = "CH", CIV = "CI", COK = "CK", CHL = "CL", CMR = "CM", CHN = "CN", COL = "CO",
+  CRI = "CR", CUB = "CU", CPV = "CV", CYP = "CY", CZE = "CZ", DEU = "DE", DJI = "DJ", DNK = "DK",
+  DMA = "DM", DOM = "DO", DZA = "DZ", ECU = "EC", EST = "EE", EGY = "EG", ERI = "ER", ESP = "ES",
+  ETH = "ET", FIN = "FI", FJI = "FJ", FLK = "FK", FRO = "FO", FRA = "FR", GAB = "GA", GBR = "GB",
+  GRD = "GD", GEO = "GE", GUF = "GF", GHA = "GH", GRL = "GL", GMB = "GM", GIN = "GN", GLP = "GP",
+  GNQ = "GQ", GRC = "GR", GTM = "GT", GUM = "GU", GNB = "GW", GUY = "GY", HKG = "HK", HND = "HN",
+  HRV = "HR", HTI = "HT", HUN = "HU", IDN = "ID", IRL = "IE", ISR = "IL", IND = "IN", IRQ = "IQ",
+  IRN = "IR", ISL = "IS", ITA = "IT", JAM = "JM", JOR = "JO", JPN = "JP", KEN = "KE", KGZ = "KG",
+  KHM = "KH", KIR = "KI", COM = "KM", KNA = "KN", PRK = "KP", KOR = "KR", KWT = "KW", CYM = "KY",
+  KAZ = "KZ", LAO = "LA", LBN = "LB", LCA = "LC", LKA = "LK", LBR = "LR", LSO = "LS", LTU = "LT",
+  LUX = "LU", LVA = "LV", LBY = "LY", MAR = "MA", MDA = "MD", MNE = "ME", MDG = "MG", MKD = "MK",
+  MLI = "ML", MMR = "MM", MNG = "MN", MAC = "MO", MTQ = "MQ", MRT = "MR", MSR = "MS", MLT = "MT",
+  MUS = "MU", MDV = "MV", MWI = "MW", MEX = "MX", MYS = "MY", MOZ = "MZ", NAM = "NA", NCL = "NC",
+  NER = "NE", NGA = "NG", NIC = "NI", NLD = "NL", NOR = "NO", NPL = "NP", NRU = "NR", NZL = "NZ",
+  OMN = "OM", PAN = "PA", PER = "PE", PYF = "PF", PNG = "PG", PHL = "PH", PAK = "PK", POL = "PL",
+  SPM = "PM", PRI = "PR", PSE = "PS", PRT = "PT", PRY = "PY", QAT = "QA", REU = "RE", ROU = "RO",
+  SRB = "RS", RUS = "RU", RWA = "RW", SAU = "SA", SLB = "SB", SYC = "SC", SDN = "SD", SWE = "SE",
+  SGP = "SG", SVN = "SI", SVK = "SK", SLE = "SL", SEN = "SN", SOM = "SO", SUR = "SR", SSD = "SS",
+  STP = "ST", SLV = "SV", SYR = "SY", SWZ = "SZ", TCA = "TC", TCD = "TD", TGO = "TG", THA = "TH",
+  TJK = "TJ", TKM = "TM", TUN = "TN", TON = "TO", TUR = "TR", TTO = "TT", TWN = "TW", TZA = "TZ",
+  UKR = "UA", UGA = "UG", USA = "US", URY = "UY", UZB = "UZ", VCT = "VC", VEN = "VE", VGB = "VG",
+  VIR = "VI", VNM = "VN", VUT = "VU", WSM = "WS", XKX = "XK", YEM = "YE", ZAF = "ZA", ZMB = "ZM",
+  ZWE = "ZW",
+}
