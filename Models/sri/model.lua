@@ -117,12 +117,12 @@ end
 local function check_locations(row, c, p)
   if row.country ~= nil then
     local key, why = location.resolve(row.country, c.ef, p)
-    if key == nil then p.reject("country", "country " .. why) end
+    if key == nil then p.reject("country", "country: " .. why) end
   end
   if row.audience_mix ~= nil then
     for _, code in ipairs(p.keys(row.audience_mix)) do
       local key, why = location.resolve(code, c.ef, p)
-      if key == nil then p.reject("audience_mix", "audience_mix key " .. why) end
+      if key == nil then p.reject("audience_mix", "audience_mix: key " .. why) end
     end
   end
 end
@@ -140,8 +140,8 @@ function validate(row, c, p)
   check_locations(row, c, p)                                                             -- rule 7
   if TIMED_FORMATS[row.format] and row.view_seconds == nil
      and row.duration_seconds == nil then                                               -- rule 8, D9
-    p.reject("view_seconds", "view_seconds is required for a " .. row.format
-      .. " row without duration_seconds")
+    p.reject("view_seconds", "view_seconds is required for " .. row.format
+      .. " without duration_seconds")
   end
 end
 
