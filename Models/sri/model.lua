@@ -78,17 +78,19 @@ local function check_pairs(row, p)
 end
 
 -- Rule 5: a non-empty mapping of shares in [0, 1] whose double sum is 1 within 1e-6; never renormalised.
-local function check_mix(mix, name, key_ok, p)
+-- `allowed` (optional) is the set of accepted keys; audience_mix keys are location codes, checked by rule 7.
+local function check_mix(mix, name, allowed, p)
   if type(mix) ~= "table" or #mix > 0 or #p.keys(mix) == 0 then
     p.reject(name, name .. " must be a non-empty mapping of shares")
   end
-  local keys = p.keys(mix)
   local sum = 0.0
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(p.keys(mix)) do
     if type(k) ~= "string" then
       p.reject(name, name .. ": keys must be text, got " .. tostring(k))
     end
-    key_ok(k)
+    if allowed ~= nil and not allowed[k] then
+      p.reject(name, name .. ": unknown key '" .. k .. "' (expected phone, pc, tablet, tv)")
+    end
     local share = mix[k]
     if not p.is_number(share) or not (share >= 0 and share <= 1) then
       p.reject(name, name .. "." .. k .. " must be a number in [0, 1]")
@@ -101,16 +103,8 @@ local function check_mix(mix, name, key_ok, p)
 end
 
 local function check_mixes(row, p)
-  if row.device_mix ~= nil then
-    check_mix(row.device_mix, "device_mix", function(k)
-      if not IS_DEVICE[k] then
-        p.reject("device_mix", "device_mix: unknown device '" .. k .. "' (expected phone, pc, tablet, tv)")
-      end
-    end, p)
-  end
-  if row.audience_mix ~= nil then
-    check_mix(row.audience_mix, "audience_mix", function() end, p)   -- codes are rule 7
-  end
+  if row.device_mix ~= nil then check_mix(row.device_mix, "device_mix", IS_DEVICE, p) end
+  if row.audience_mix ~= nil then check_mix(row.audience_mix, "audience_mix", nil, p) end
 end
 
 -- Rule 7: every location code resolves (D16, D17).
