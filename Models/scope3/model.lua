@@ -489,7 +489,7 @@ local function ad_selection(ctx, c, p)
     if #list > 0 then p.trace("ad_platform_modeled_ratio", modeled_ratio(list)) end
   elseif c.default_emissions_ad_selection_gco2_per_imp_by_channel[ch] ~= nil then   -- search, dooh (gmsf)
     g = num(c.default_emissions_ad_selection_gco2_per_imp_by_channel[ch])
-    bytes = p.lookup(c.default_count_ad_platform, ch) * req
+    bytes = p.lookup(c.default_count_ad_platform, ch) * (req + 0.0)
   else                                                                     -- one generic publisher ad server
     local server = c.default_emissions_generic_ad_server_gco2_per_imp_by_channel[ch]
     if server == nil then server = c.default_emissions_generic_ad_server_gco2_per_imp end
