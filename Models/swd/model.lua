@@ -83,10 +83,17 @@ function prepare(row, c, p)
   return { row = row, seg = seg }
 end
 
--- One category per output key of spec section 4; each returns its share computed in prepare.
-for _, key in ipairs({
-  "swd.operational.dataCenter", "swd.operational.network", "swd.operational.device",
-  "swd.embodied.dataCenter", "swd.embodied.network", "swd.embodied.device",
-}) do
-  category(key) { unit = "g", compute = function(ctx) return ctx.seg[key] end }
+-- One category per output key of spec section 4; each returns its share computed in prepare (the rating
+-- needs the whole total first).
+local OUTPUTS = {
+  { "swd.operational.dataCenter", "data centre operational energy x segment intensity x (1 - g) x w" },
+  { "swd.operational.network", "network operational energy x segment intensity x w" },
+  { "swd.operational.device", "user device operational energy x segment intensity x w" },
+  { "swd.embodied.dataCenter", "data centre embodied energy x global intensity x w" },
+  { "swd.embodied.network", "network embodied energy x global intensity x w" },
+  { "swd.embodied.device", "user device embodied energy x global intensity x w" },
+}
+for _, output in ipairs(OUTPUTS) do
+  local key = output[1]
+  category(key) { unit = "g", doc = output[2], compute = function(ctx) return ctx.seg[key] end }
 end
