@@ -1,0 +1,295 @@
+#include "CLuaShim.h"
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <signal.h>
+
+typedef struct {
+    size_t used;
+    size_t limit;
+    int enforcing;            /* refuse allocations over the limit only while a protected call runs */
+    int refused;
+    volatile sig_atomic_t interrupted;
+    int coverage;
+} plume_limits;
+
+static const char *KEY_ORDER = "plume.keyorder";
+static const char *COVERAGE = "plume.coverage";
+
+static void *plume_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    plume_limits *lim = (plume_limits *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        lim->used -= old;
+        return NULL;
+    }
+    if (lim->enforcing && lim->limit && nsize > old && lim->used - old + nsize > lim->limit) {
+        lim->refused = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) lim->used = lim->used - old + nsize;
+    return p;
+}
+
+static plume_limits *limits_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (plume_limits *)ud;
+}
+
+static void hook(lua_State *L, lua_Debug *ar) {
+    plume_limits *lim = limits_of(L);
+    if (ar->event == LUA_HOOKLINE && lim->coverage) {
+        if (lua_getinfo(L, "S", ar) && ar->source) {
+            lua_getfield(L, LUA_REGISTRYINDEX, COVERAGE);
+            if (lua_istable(L, -1)) {
+                if (lua_getfield(L, -1, ar->source) != LUA_TTABLE) {
+                    lua_pop(L, 1);
+                    lua_newtable(L);
+                    lua_pushvalue(L, -1);
+                    lua_setfield(L, -3, ar->source);
+                }
+                lua_rawgeti(L, -1, ar->currentline);
+                lua_Integer n = lua_tointeger(L, -1);
+                lua_pop(L, 1);
+                lua_pushinteger(L, n + 1);
+                lua_rawseti(L, -2, ar->currentline);
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    if (lim->interrupted) {
+        luaL_error(L, "cpu time limit exceeded");
+    }
+}
+
+static int safe_print(lua_State *L) {
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1) fputc('\t', stderr);
+        fwrite(s, 1, len, stderr);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stderr);
+    return 0;
+}
+
+/* load(chunk [, chunkname [, mode [, env]]]) for text only: the mode argument is ignored. */
+static int safe_load(lua_State *L) {
+    size_t len;
+    const char *s = lua_tolstring(L, 1, &len);
+    if (s == NULL || lua_type(L, 1) != LUA_TSTRING) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "load: only source text is accepted");
+        return 2;
+    }
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int status = luaL_loadbufferx(L, s, len, name, "t");
+    if (status != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnoneornil(L, 4)) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int panic(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "plume: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
+    abort();
+    return 0;
+}
+
+lua_State *plume_open(size_t memory_limit) {
+    plume_limits *lim = calloc(1, sizeof(plume_limits));
+    if (!lim) return NULL;
+    lim->limit = memory_limit;
+    lua_State *L = lua_newstate(plume_alloc, lim);
+    if (!L) { free(lim); return NULL; }
+    lua_atpanic(L, panic);
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    lua_pop(L, 5);
+    lua_pushglobaltable(L);
+    lua_pushnil(L); lua_setfield(L, -2, "dofile");
+    lua_pushnil(L); lua_setfield(L, -2, "loadfile");
+    lua_pushnil(L); lua_setfield(L, -2, "collectgarbage");
+    lua_pushcfunction(L, safe_load); lua_setfield(L, -2, "load");
+    lua_pushcfunction(L, safe_print); lua_setfield(L, -2, "print");
+    lua_pop(L, 1);
+    /* weak-keyed table: row object -> its keys in input order */
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    return L;
+}
+
+void plume_close(lua_State *L) {
+    if (!L) return;
+    plume_limits *lim = limits_of(L);
+    lua_close(L);
+    free(lim);
+}
+
+size_t plume_memory_used(lua_State *L) { return limits_of(L)->used; }
+void plume_set_memory_limit(lua_State *L, size_t limit) { limits_of(L)->limit = limit; }
+int plume_memory_refused(lua_State *L) { return limits_of(L)->refused; }
+
+void plume_interrupt(lua_State *L) {
+    plume_limits *lim = limits_of(L);
+    lim->interrupted = 1;
+    lua_sethook(L, hook, LUA_MASKCOUNT | (lim->coverage ? LUA_MASKLINE : 0), 1);
+}
+
+int plume_interrupted(lua_State *L) { return limits_of(L)->interrupted; }
+
+void plume_reset_flags(lua_State *L) {
+    plume_limits *lim = limits_of(L);
+    lim->refused = 0;
+    if (lim->interrupted) {
+        lim->interrupted = 0;
+        lua_sethook(L, lim->coverage ? hook : NULL, lim->coverage ? LUA_MASKLINE : 0, 0);
+    }
+}
+
+int plume_load(lua_State *L, const char *buffer, size_t length, const char *chunkname) {
+    return luaL_loadbufferx(L, buffer, length, chunkname, "t");
+}
+
+static int message_handler(lua_State *L) {
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        luaL_traceback(L, L, lua_tostring(L, 1), 1);
+        return 1;
+    }
+    if (lua_type(L, 1) == LUA_TTABLE) return 1;   /* structured errors pass through untouched */
+    const char *t = luaL_typename(L, 1);
+    lua_pushfstring(L, "(error object is a %s value)", t);
+    luaL_traceback(L, L, lua_tostring(L, -1), 1);
+    return 1;
+}
+
+int plume_pcall(lua_State *L, int nargs, int nresults) {
+    plume_limits *lim = limits_of(L);
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    int was = lim->enforcing;
+    lim->enforcing = 1;
+    int status = lua_pcall(L, nargs, nresults, base);
+    lim->enforcing = was;
+    lua_remove(L, base);
+    return status;
+}
+
+static int trampoline(lua_State *L) {
+    plume_callback fn = (plume_callback)lua_touserdata(L, lua_upvalueindex(1));
+    void *context = lua_touserdata(L, lua_upvalueindex(2));
+    plume_limits *lim = limits_of(L);
+    int was = lim->enforcing;
+    lim->enforcing = 0;           /* Swift's pushes must never meet a refused allocation */
+    lua_checkstack(L, 32);
+    int n = fn(L, context);
+    lim->enforcing = was;
+    if (n < 0) return lua_error(L);
+    return n;
+}
+
+void plume_push_callback(lua_State *L, plume_callback callback, void *context) {
+    lua_pushlightuserdata(L, (void *)callback);
+    lua_pushlightuserdata(L, context);
+    lua_pushcclosure(L, trampoline, 2);
+}
+
+void plume_set_key_order(lua_State *L, int table_index, int keys_index) {
+    table_index = lua_absindex(L, table_index);
+    keys_index = lua_absindex(L, keys_index);
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    lua_pushvalue(L, table_index);
+    lua_pushvalue(L, keys_index);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static int ordered_keys(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) {
+        /* a copy, so scripts cannot edit the host's record */
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        lua_createtable(L, (int)n, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -2, i);
+            lua_rawseti(L, -2, i);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void plume_push_key_order_function(lua_State *L) { lua_pushcfunction(L, ordered_keys); }
+
+void plume_set_coverage(lua_State *L, int on) {
+    plume_limits *lim = limits_of(L);
+    lim->coverage = on;
+    if (on) {
+        lua_getfield(L, LUA_REGISTRYINDEX, COVERAGE);
+        if (!lua_istable(L, -1)) {
+            lua_newtable(L);
+            lua_setfield(L, LUA_REGISTRYINDEX, COVERAGE);
+        }
+        lua_pop(L, 1);
+    }
+    lua_sethook(L, (on || lim->interrupted) ? hook : NULL,
+                (on ? LUA_MASKLINE : 0) | (lim->interrupted ? LUA_MASKCOUNT : 0), 1);
+}
+
+void plume_push_coverage(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, COVERAGE);
+}
+
+static int traceback(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+void plume_push_traceback_function(lua_State *L) { lua_pushcfunction(L, traceback); }
+
+int plume_registry_index(void) { return LUA_REGISTRYINDEX; }
+int plume_upvalue_index(int i) { return lua_upvalueindex(i); }
+void plume_pop(lua_State *L, int n) { lua_pop(L, n); }
+void plume_newtable(lua_State *L) { lua_newtable(L); }
+double plume_tonumber(lua_State *L, int index, int *isnum) { return lua_tonumberx(L, index, isnum); }
+long long plume_tointeger(lua_State *L, int index, int *isnum) { return lua_tointegerx(L, index, isnum); }
+const char *plume_tostring(lua_State *L, int index, size_t *length) { return lua_tolstring(L, index, length); }
+int plume_isinteger(lua_State *L, int index) { return lua_isinteger(L, index); }
+void plume_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+
+/* where(level) -> "chunk:line" of the function `level` frames above the caller, or nil. */
+static int where(lua_State *L) {
+    lua_Debug ar;
+    int level = (int)luaL_optinteger(L, 1, 1);
+    if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline < 0) return 0;
+    lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+    return 1;
+}
+
+void plume_push_where_function(lua_State *L) { lua_pushcfunction(L, where); }
+
+void plume_set_null_sentinel(lua_State *L) { lua_setfield(L, LUA_REGISTRYINDEX, "plume.null"); }

@@ -1,0 +1,599 @@
+import CLuaShim
+import Foundation
+
+/// A registry reference to a Lua value held by the host.
+public struct LuaRef: Hashable, Sendable {
+    public let id: Int32
+}
+
+/// A Swift function callable from Lua. It receives the arguments and returns the results; a thrown
+/// error reaches the script as a Lua error (raised by the C trampoline after Swift has returned).
+public typealias LuaFunction = ([LuaValue]) throws -> [LuaValue]
+
+final class CallbackBox {
+    let body: LuaFunction
+    init(_ body: @escaping LuaFunction) { self.body = body }
+}
+
+/// An error a Swift callback throws to hand a script a specific error value.
+public struct LuaCallbackError: Error {
+    public let value: LuaValue
+    public init(_ message: String) { value = .string(message) }
+    public init(value: LuaValue) { self.value = value }
+}
+
+/// One sandboxed Lua 5.4 state with a memory cap and a per-call CPU deadline. Not thread-safe: create
+/// one per thread, inside the thread that uses it.
+public final class LuaState {
+    public let L: OpaquePointer
+    public let memoryLimit: Int
+    public let timeLimit: Double
+    private var boxes: [CallbackBox] = []
+    private let slot: WatchdogSlot
+    private let timeLimitNanos: UInt64
+
+    /// - Parameters:
+    ///   - memoryLimit: bytes the state may allocate (0 = unlimited).
+    ///   - timeLimit: seconds one call may run before it is interrupted (0 = unlimited).
+    public init(memoryLimit: Int = 512 << 20, timeLimit: Double = 10) throws {
+        guard let L = plume_open(memoryLimit > 0 ? memoryLimit : 0) else {
+            throw LuaError.memoryLimit(bytes: memoryLimit)
+        }
+        self.L = L
+        self.memoryLimit = memoryLimit
+        self.timeLimit = timeLimit
+        self.timeLimitNanos = timeLimit > 0 ? UInt64(timeLimit * 1e9) : 0
+        slot = WatchdogSlot(L)
+        if timeLimit > 0 { Watchdog.shared.add(slot) }
+        installReadOnlyHelper()
+    }
+
+    deinit {
+        let L = self.L
+        slot.close { plume_close(L) }
+    }
+
+    public var memoryUsed: Int { Int(plume_memory_used(L)) }
+
+    // MARK: Loading and calling
+
+    /// Compiles source text (bytecode is refused) under `chunkName`, so errors read `model.lua:12: ...`.
+    public func load(_ source: String, chunkName: String) throws -> LuaRef {
+        var source = source
+        let status = source.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { chars in
+                plume_load(L, chars.baseAddress, chars.count, "@" + chunkName)
+            }
+        }
+        if status != LUA_OK {
+            let message = popString()
+            throw LuaError.syntax(message: message)
+        }
+        return popRef()
+    }
+
+    /// Calls a function with the given arguments and returns all its results.
+    @discardableResult
+    public func call(_ function: LuaRef, _ args: [LuaValue] = []) throws -> [LuaValue] {
+        let base = lua_gettop(L)
+        push(ref: function)
+        for a in args { push(a) }
+        try protectedCall(nargs: Int32(args.count), nresults: LUA_MULTRET)
+        let n = lua_gettop(L) - base
+        var out: [LuaValue] = []
+        out.reserveCapacity(Int(n))
+        for i in 0..<n { out.append(value(at: base + 1 + i)) }
+        lua_settop(L, base)
+        return out
+    }
+
+    /// Loads and runs a chunk.
+    @discardableResult
+    public func run(_ source: String, chunkName: String, args: [LuaValue] = []) throws -> [LuaValue] {
+        let fn = try load(source, chunkName: chunkName)
+        defer { release(fn) }
+        return try call(fn, args)
+    }
+
+    /// The fast path: the caller pushes the function and `nargs` arguments itself, then reads the
+    /// `nresults` results from the stack top and pops them.
+    public func protectedCall(nargs: Int32, nresults: Int32) throws {
+        plume_reset_flags(L)
+        if timeLimitNanos > 0 {
+            slot.deadline.store(DispatchTime.now().uptimeNanoseconds + timeLimitNanos, ordering: .relaxed)
+        }
+        let status = plume_pcall(L, nargs, nresults)
+        if timeLimitNanos > 0 { slot.deadline.store(0, ordering: .relaxed) }
+        if status == LUA_OK { return }
+        let interrupted = plume_interrupted(L) != 0
+        let refused = plume_memory_refused(L) != 0
+        let error = errorFromTop(status: status)
+        plume_reset_flags(L)
+        if interrupted { throw LuaError.timeLimit(seconds: timeLimit) }
+        if refused || status == LUA_ERRMEM { throw LuaError.memoryLimit(bytes: memoryLimit) }
+        throw error
+    }
+
+    private func errorFromTop(status: Int32) -> LuaError {
+        defer { plume_pop(L, 1) }
+        switch lua_type(L, -1) {
+        case LUA_TSTRING:
+            let text = string(at: -1) ?? ""
+            if let r = text.range(of: "\nstack traceback:\n") {
+                return .runtime(message: String(text[..<r.lowerBound]),
+                                traceback: String(text[r.lowerBound...]).trimmingCharacters(in: .newlines),
+                                value: nil)
+            }
+            return .runtime(message: text, traceback: "", value: nil)
+        case LUA_TTABLE:
+            let v = value(at: -1)
+            let message = v["message"]?.stringValue ?? "(error object is a table)"
+            return .runtime(message: message, traceback: "", value: v)
+        default:
+            return .runtime(message: "(error object is not a string)", traceback: "", value: nil)
+        }
+    }
+
+    // MARK: Globals, functions, references
+
+    public func global(_ name: String) -> LuaRef? {
+        lua_getglobal(L, name)
+        if lua_type(L, -1) == LUA_TNIL { plume_pop(L, 1); return nil }
+        return popRef()
+    }
+
+    public func setGlobal(_ name: String, _ value: LuaValue) {
+        push(value)
+        lua_setglobal(L, name)
+    }
+
+    public func setGlobal(_ name: String, ref: LuaRef) {
+        push(ref: ref)
+        lua_setglobal(L, name)
+    }
+
+    /// Makes a Lua function that runs `body`.
+    public func function(_ body: @escaping LuaFunction) -> LuaRef {
+        let box = CallbackBox(body)
+        boxes.append(box)
+        plume_push_callback(L, swiftCallbackEntry, Unmanaged.passUnretained(box).toOpaque())
+        return popRef()
+    }
+
+    /// Registers `body` as the global function `name`.
+    public func register(_ name: String, _ body: @escaping LuaFunction) {
+        let f = function(body)
+        setGlobal(name, ref: f)
+        release(f)
+    }
+
+    public func ref(_ value: LuaValue) -> LuaRef {
+        push(value)
+        return popRef()
+    }
+
+    public func release(_ ref: LuaRef) {
+        luaL_unref(L, plume_registry_index(), ref.id)
+    }
+
+    public func get(_ ref: LuaRef) -> LuaValue {
+        push(ref: ref)
+        defer { plume_pop(L, 1) }
+        return value(at: -1)
+    }
+
+    /// A read-only view of `value`: reads see the value (nested tables are read-only too), writes raise
+    /// `attempt to modify read-only table '<name>'`.
+    public func readOnly(_ value: LuaValue, name: String) throws -> LuaRef {
+        guard let helper = readOnlyHelper else { fatalError("read-only helper missing") }
+        let r = try call(helper, [value, .string(name)])
+        return ref(r.first ?? .nil)
+    }
+
+    private var readOnlyHelper: LuaRef?
+
+    private func installReadOnlyHelper() {
+        let source = """
+        local setmetatable, type, error, next = setmetatable, type, error, next
+        local function wrap(t, name)
+          local cache = {}
+          local proxy = {}
+          setmetatable(proxy, {
+            __index = function(_, k)
+              local v = t[k]
+              if type(v) == "table" then
+                local w = cache[k]
+                if not w then w = wrap(v, name .. "." .. tostring(k)); cache[k] = w end
+                return w
+              end
+              return v
+            end,
+            __newindex = function(_, k) error("attempt to modify read-only table '" .. name .. "' (key '" .. tostring(k) .. "')", 2) end,
+            __len = function() return #t end,
+            __pairs = function()
+              return function(_, k)
+                local nk, nv = next(t, k)
+                if type(nv) == "table" then return nk, proxy[nk] end
+                return nk, nv
+              end, proxy, nil
+            end,
+            __metatable = "read-only",
+          })
+          return proxy
+        end
+        return function(v, name) if type(v) ~= "table" then return v end return wrap(v, name) end
+        """
+        if let r = try? run(source, chunkName: "=(plume.readonly)").first {
+            readOnlyHelper = ref(r)
+        }
+    }
+
+    /// A `require` that serves the given modules, then `<root>/<name>.lua` files (dots are folders).
+    /// Names with `..`, slashes or absolute paths are refused; each file runs once per require function,
+    /// in `environment` when given (a table ref), so modules share their model's sandbox.
+    public func makeRequire(modules: [String: LuaRef], root: URL?, environment: LuaRef? = nil) -> LuaRef {
+        var loaded: [String: LuaRef] = modules
+        var loading: Set<String> = []
+        return function { [unowned self] args in
+            guard case .string(let name)? = args.first else {
+                throw LuaCallbackError("require: module name must be a string")
+            }
+            if let r = loaded[name] { return [self.get(r)] }
+            let allowed = name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }
+            guard allowed, !name.contains(".."), !name.hasPrefix("."), let root else {
+                throw LuaCallbackError("module '\(name)' not found (only host modules and files of the model's folder can be required)")
+            }
+            let file = root.appendingPathComponent(name.replacingOccurrences(of: ".", with: "/") + ".lua")
+            guard let source = try? String(contentsOf: file, encoding: .utf8) else {
+                throw LuaCallbackError("module '\(name)' not found (only host modules and files of the model's folder can be required)")
+            }
+            guard !loading.contains(name) else { throw LuaCallbackError("require: module '\(name)' requires itself") }
+            loading.insert(name)
+            defer { loading.remove(name) }
+            let chunk: LuaRef
+            do {
+                chunk = try self.load(source, chunkName: self.displayPath(file))
+            } catch let e as LuaError {
+                throw LuaCallbackError(e.message)
+            }
+            if let environment { self.setEnvironment(of: chunk, to: environment) }
+            // The module body runs as a nested call; its errors propagate as Lua errors.
+            let results = try self.callNested(chunk, [.string(name)])
+            let value = results.first ?? .boolean(true)
+            let r = self.ref(value)
+            loaded[name] = r
+            return [self.get(r)]
+        }
+    }
+
+    /// Runs a function from inside a callback: errors come back as LuaCallbackError so the trampoline
+    /// raises them in the calling script.
+    func callNested(_ fn: LuaRef, _ args: [LuaValue]) throws -> [LuaValue] {
+        let base = lua_gettop(L)
+        push(ref: fn)
+        for a in args { push(a) }
+        let status = plume_pcall(L, Int32(args.count), LUA_MULTRET)
+        if status != LUA_OK {
+            let v = value(at: -1)
+            lua_settop(L, base)
+            throw LuaCallbackError(value: v)
+        }
+        let n = lua_gettop(L) - base
+        var out: [LuaValue] = []
+        for i in 0..<n { out.append(value(at: base + 1 + i)) }
+        lua_settop(L, base)
+        return out
+    }
+
+    /// Sets the first upvalue (`_ENV`) of a loaded chunk.
+    public func setEnvironment(of chunk: LuaRef, to env: LuaRef) {
+        push(ref: chunk)
+        push(ref: env)
+        if lua_setupvalue(L, -2, 1) == nil { plume_pop(L, 1) }
+        plume_pop(L, 1)
+    }
+
+    /// Paths in messages are relative to the working directory when they lie below it.
+    public func displayPath(_ url: URL) -> String {
+        let path = url.standardizedFileURL.path
+        let cwd = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+    }
+
+    /// An argument for `invoke`: a plain value, or a value the host holds by reference (tables the host
+    /// must not copy, such as a definition or a bound model).
+    public enum Argument {
+        case value(LuaValue)
+        case ref(LuaRef)
+    }
+
+    /// Calls `function` and returns its results converted.
+    public func invoke(_ function: LuaRef, _ args: [Argument]) throws -> [LuaValue] {
+        let base = lua_gettop(L)
+        push(ref: function)
+        for a in args {
+            switch a {
+            case .value(let v): push(v)
+            case .ref(let r): push(ref: r)
+            }
+        }
+        do {
+            try protectedCall(nargs: Int32(args.count), nresults: LUA_MULTRET)
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        let n = lua_gettop(L) - base
+        var out: [LuaValue] = []
+        out.reserveCapacity(Int(n))
+        for i in 0..<n { out.append(value(at: base + 1 + i)) }
+        lua_settop(L, base)
+        return out
+    }
+
+    /// Calls `function` and keeps its first result by reference.
+    public func invokeForRef(_ function: LuaRef, _ args: [Argument]) throws -> LuaRef {
+        let base = lua_gettop(L)
+        push(ref: function)
+        for a in args {
+            switch a {
+            case .value(let v): push(v)
+            case .ref(let r): push(ref: r)
+            }
+        }
+        do {
+            try protectedCall(nargs: Int32(args.count), nresults: 1)
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        return popRef()
+    }
+
+    /// A new table holding the given references.
+    public func table(_ fields: [(String, LuaRef)]) -> LuaRef {
+        plume_newtable(L)
+        for (k, r) in fields {
+            push(ref: r)
+            lua_setfield(L, -2, k)
+        }
+        return popRef()
+    }
+
+    /// Field `name` of the table held by `table` (raw access), by reference.
+    public func field(_ table: LuaRef, _ name: String) -> LuaRef? {
+        push(ref: table)
+        push(string: name)
+        lua_rawget(L, -2)
+        if lua_type(L, -1) == LUA_TNIL { plume_pop(L, 2); return nil }
+        let r = popRef()
+        plume_pop(L, 1)
+        return r
+    }
+
+    // MARK: Coverage
+
+    public func setCoverage(_ on: Bool) { plume_set_coverage(L, on ? 1 : 0) }
+
+    /// Executed lines per chunk name (without the leading `@`).
+    public func coverage() -> [String: [Int: Int]] {
+        plume_push_coverage(L)
+        defer { plume_pop(L, 1) }
+        guard case .object(let chunks) = value(at: -1) else { return [:] }
+        var out: [String: [Int: Int]] = [:]
+        for (name, lines) in chunks {
+            var m: [Int: Int] = [:]
+            switch lines {
+            case .array(let a): for (i, v) in a.enumerated() { if case .integer(let n) = v { m[i + 1] = Int(n) } }
+            case .object(let o): for (k, v) in o { if let l = Int(k), case .integer(let n) = v { m[l] = Int(n) } }
+            default: break
+            }
+            out[name.hasPrefix("@") ? String(name.dropFirst()) : name, default: [:]].merge(m, uniquingKeysWith: +)
+        }
+        return out
+    }
+
+    /// Pushes the host's `ordered_keys(t)` function (key order of objects pushed by the host).
+    public func orderedKeysFunction() -> LuaRef {
+        plume_push_key_order_function(L)
+        return popRef()
+    }
+
+    public func whereFunction() -> LuaRef {
+        plume_push_where_function(L)
+        return popRef()
+    }
+
+    /// `value` is what the host pushes for `nil` entries of arrays.
+    public func setNullSentinel(_ value: LuaRef) {
+        push(ref: value)
+        plume_set_null_sentinel(L)
+    }
+
+    public func tracebackFunction() -> LuaRef {
+        plume_push_traceback_function(L)
+        return popRef()
+    }
+
+    // MARK: Stack primitives
+
+    public func push(ref: LuaRef) {
+        lua_rawgeti(L, plume_registry_index(), lua_Integer(ref.id))
+    }
+
+    public func popRef() -> LuaRef {
+        LuaRef(id: luaL_ref(L, plume_registry_index()))
+    }
+
+    @inline(__always) public func push(number: Double) { lua_pushnumber(L, number) }
+    @inline(__always) public func push(integer: Int64) { lua_pushinteger(L, integer) }
+    @inline(__always) public func pushNil() { lua_pushnil(L) }
+    @inline(__always) public func push(bool: Bool) { lua_pushboolean(L, bool ? 1 : 0) }
+
+    public func push(string: String) {
+        var s = string
+        s.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    public func push(bytes: UnsafeRawBufferPointer) {
+        _ = lua_pushlstring(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+    }
+
+    public func push(_ value: LuaValue) { LuaStackReader(L: L).push(value) }
+
+    public var top: Int32 {
+        get { lua_gettop(L) }
+        set { lua_settop(L, newValue) }
+    }
+
+    public func type(at index: Int32) -> Int32 { lua_type(L, index) }
+
+    public func number(at index: Int32) -> Double? {
+        guard lua_type(L, index) == LUA_TNUMBER else { return nil }
+        return plume_tonumber(L, index, nil)
+    }
+
+    public func string(at index: Int32) -> String? { LuaStackReader(L: L).string(at: index) }
+
+    /// Converts the value at `index` using raw access only (no metamethod runs), so hostile error
+    /// objects cannot execute code in the host.
+    public func value(at index: Int32) -> LuaValue { LuaStackReader(L: L).value(at: index) }
+
+    private func popString() -> String {
+        let s = string(at: -1) ?? "(error object is not a string)"
+        plume_pop(L, 1)
+        return s
+    }
+}
+
+/// The single C entry point for Swift callbacks. Runs with the state's allocation limit lifted (the
+/// trampoline does that), so pushes here never raise; errors are handed back as -1.
+private let swiftCallbackEntry: plume_callback = { L, context in
+    guard let L, let context else { return 0 }
+    let box = Unmanaged<CallbackBox>.fromOpaque(context).takeUnretainedValue()
+    let n = lua_gettop(L)
+    var args: [LuaValue] = []
+    args.reserveCapacity(Int(n))
+    let host = LuaStackReader(L: L)
+    for i in 1...max(n, 1) where i <= n { args.append(host.value(at: i)) }
+    do {
+        let results = try box.body(args)
+        let writer = LuaStackReader(L: L)
+        for r in results { writer.push(r) }
+        return Int32(results.count)
+    } catch let e as LuaCallbackError {
+        LuaStackReader(L: L).push(e.value)
+        return -1
+    } catch {
+        LuaStackReader(L: L).push(.string("\(error)"))
+        return -1
+    }
+}
+
+/// Value conversion on a raw state, shared by LuaState and the callback entry (which has no LuaState).
+struct LuaStackReader {
+    let L: OpaquePointer
+
+    func push(string: String) {
+        var s = string
+        s.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    func push(_ value: LuaValue) {
+        switch value {
+        case .nil, .opaque: lua_pushnil(L)
+        case .boolean(let b): lua_pushboolean(L, b ? 1 : 0)
+        case .integer(let i): lua_pushinteger(L, i)
+        case .number(let d): lua_pushnumber(L, d)
+        case .string(let s): push(string: s)
+        case .array(let items):
+            lua_createtable(L, Int32(items.count), 0)
+            for (i, v) in items.enumerated() {
+                if case .nil = v {
+                    // A null list entry: the host's sentinel when one is set (a nil would cut the list).
+                    lua_getfield(L, plume_registry_index(), "plume.null")
+                } else {
+                    push(v)
+                }
+                lua_rawseti(L, -2, lua_Integer(i + 1))
+            }
+        case .object(let members):
+            lua_createtable(L, 0, Int32(members.count))
+            lua_createtable(L, Int32(members.count), 0)
+            for (i, (k, v)) in members.enumerated() {
+                push(string: k)
+                lua_rawseti(L, -2, lua_Integer(i + 1))
+                if case .nil = v { continue }
+                push(string: k)
+                push(v)
+                lua_rawset(L, -4)
+            }
+            plume_set_key_order(L, -2, -1)
+            plume_pop(L, 1)
+        }
+    }
+
+    func string(at index: Int32) -> String? {
+        guard lua_type(L, index) == LUA_TSTRING else { return nil }
+        var len = 0
+        guard let p = plume_tostring(L, index, &len) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
+    }
+
+    /// Converts the value at `index` using raw access only (no metamethod runs), so hostile error
+    /// objects cannot execute code in the host. Cycles and depth beyond 64 become `.opaque`.
+    func value(at index: Int32) -> LuaValue {
+        var visiting: Set<UnsafeRawPointer> = []
+        return convert(lua_absindex(L, index), depth: 0, visiting: &visiting)
+    }
+
+    private func convert(_ index: Int32, depth: Int, visiting: inout Set<UnsafeRawPointer>) -> LuaValue {
+        switch lua_type(L, index) {
+        case LUA_TNIL, LUA_TNONE: return .nil
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
+        case LUA_TNUMBER:
+            if plume_isinteger(L, index) != 0 { return .integer(plume_tointeger(L, index, nil)) }
+            return .number(plume_tonumber(L, index, nil))
+        case LUA_TSTRING: return .string(string(at: index) ?? "")
+        case LUA_TTABLE:
+            guard depth < 64, let p = lua_topointer(L, index), !visiting.contains(p) else { return .opaque("table") }
+            visiting.insert(p)
+            defer { visiting.remove(p) }
+            var pairs: [(LuaValue, LuaValue)] = []
+            lua_checkstack(L, 4)
+            lua_pushnil(L)
+            while lua_next(L, index) != 0 {
+                let k = convert(lua_absindex(L, -2), depth: depth + 1, visiting: &visiting)
+                let v = convert(lua_absindex(L, -1), depth: depth + 1, visiting: &visiting)
+                pairs.append((k, v))
+                plume_pop(L, 1)
+            }
+            let n = Int(lua_rawlen(L, index))
+            if n == pairs.count, n > 0 || pairs.isEmpty {
+                var items = [LuaValue](repeating: .nil, count: n)
+                var isArray = true
+                for (k, v) in pairs {
+                    if case .integer(let i) = k, i >= 1, i <= n { items[Int(i - 1)] = v } else { isArray = false; break }
+                }
+                if isArray { return .array(items) }
+            }
+            let members = pairs.map { (k, v) -> (String, LuaValue) in
+                switch k {
+                case .string(let s): return (s, v)
+                case .integer(let i): return (String(i), v)
+                case .number(let d): return (String(d), v)
+                case .boolean(let b): return (String(b), v)
+                default: return ("?", v)
+                }
+            }
+            return .object(members.sorted { $0.0 < $1.0 })
+        default:
+            return .opaque(String(cString: lua_typename(L, lua_type(L, index))))
+        }
+    }
+
+}

@@ -1,0 +1,596 @@
+-- Plume's model runtime. Trusted host code: it turns model scripts (Docs/DSL.md) into definitions and
+-- evaluates rows with them. Model scripts never see this file's locals; each runs in an environment
+-- built by new_env below.
+local H = ...   -- host hooks, see ModelRuntime.swift
+
+local type, pairs, ipairs, next, error, tostring, tonumber, select, setmetatable, getmetatable =
+      type, pairs, ipairs, next, error, tostring, tonumber, select, setmetatable, getmetatable
+local rawget, pcall, xpcall, load = rawget, pcall, xpcall, load
+local sfind, sformat, sbyte, ssub, sgsub, smatch = string.find, string.format, string.byte, string.sub, string.gsub, string.match
+local tconcat, tsort, unpack = table.concat, table.sort, table.unpack
+local huge = math.huge
+
+local R = {}            -- what the host calls
+local P = {}            -- the host API a script sees as `p` / require "plume"
+
+-- Per-row state (one row runs at a time in a state).
+local tracing = false
+local trace_values, trace_order = nil, nil
+local recording = false
+local accessed = {}     -- coefficient paths read while recording
+local input_log = nil   -- { {name=, value=, origin=} } while tracing
+local running = nil     -- the bound instance evaluating now
+
+local NULL = setmetatable({}, { __tostring = function() return "null" end, __metatable = "null" })
+P.null = NULL
+
+---------------------------------------------------------------------------------------------------
+-- Errors
+
+local REJECT = {}
+local function reject(path, message)
+  error(setmetatable({ plume_reject = true, path = path, message = message or tostring(path) }, REJECT), 0)
+end
+local function is_reject(e) return type(e) == "table" and getmetatable(e) == REJECT end
+
+-- A model (or declaration) error at the script line `level` frames up.
+local function model_error(message, level)
+  local at = H.where(level + 1)
+  error((at and (at .. ": ") or "") .. message, 0)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Text helpers (ASCII only, as the specs require)
+
+local function ascii_trim(s) return (smatch(s, "^[ \t\n\v\f\r]*(.-)[ \t\n\v\f\r]*$")) end
+local function ascii_lower(s) return (sgsub(s, "%u", function(c) return string.char(sbyte(c) + 32) end)) end
+local function ascii_upper(s) return (sgsub(s, "%l", function(c) return string.char(sbyte(c) - 32) end)) end
+
+-- The decimal grammar of Docs/VECTORS.md; Lua's tonumber accepts more (hex, inf) so match first.
+local function parse_number(s)
+  if type(s) ~= "string" then return nil end
+  local t = ascii_trim(s)
+  local body = smatch(t, "^[+-]?(.*)$")
+  local mant, exp = smatch(body, "^([%d%.]+)(.*)$")
+  if not mant then return nil end
+  if not (smatch(mant, "^%d+%.?%d*$") or smatch(mant, "^%.%d+$")) then return nil end
+  if exp ~= "" and not smatch(exp, "^[eE][+-]?%d+$") then return nil end
+  local v = tonumber(t)
+  if v == nil then
+    -- Lua refuses a trailing dot ("5."); add a zero.
+    v = tonumber((sgsub(t, "%.([eE]?)", ".0%1", 1)))
+  end
+  if v == nil then return nil end
+  return v + 0.0
+end
+
+local function is_number(v) return type(v) == "number" end
+local function is_finite(v) return type(v) == "number" and v == v and v ~= huge and v ~= -huge end
+
+P.ascii_trim, P.ascii_lower, P.ascii_upper = ascii_trim, ascii_lower, ascii_upper
+P.parse_number, P.is_number, P.is_finite = parse_number, is_number, is_finite
+P.reject = reject
+P.keys = function(t)
+  if type(t) ~= "table" then return {} end
+  local k = H.keys(t)
+  if k then return k end
+  local out = {}
+  for key in pairs(t) do out[#out + 1] = key end
+  tsort(out, function(a, b) return tostring(a) < tostring(b) end)
+  return out
+end
+
+---------------------------------------------------------------------------------------------------
+-- Trace
+
+function P.trace(name, value)
+  if tracing then
+    if trace_values[name] == nil then trace_order[#trace_order + 1] = name end
+    trace_values[name] = value
+  end
+  return value
+end
+
+function P.includes(key)
+  return running ~= nil and running.included[key] == true
+end
+
+---------------------------------------------------------------------------------------------------
+-- Units: decimal multiples; a conversion across dimensions is an error.
+
+local UNITS = {
+  B = { "bytes", 1 }, kB = { "bytes", 1e3 }, MB = { "bytes", 1e6 }, GB = { "bytes", 1e9 }, TB = { "bytes", 1e12 },
+  bit = { "bytes", 1 / 8 }, kbit = { "bytes", 1e3 / 8 }, Mbit = { "bytes", 1e6 / 8 }, Gbit = { "bytes", 1e9 / 8 },
+  Wh = { "energy", 1 }, kWh = { "energy", 1e3 }, MWh = { "energy", 1e6 }, J = { "energy", 1 / 3600 },
+  g = { "mass", 1 }, kg = { "mass", 1e3 }, t = { "mass", 1e6 },
+  s = { "time", 1 }, min = { "time", 60 }, h = { "time", 3600 },
+}
+P.units = {
+  convert = function(value, from, to)
+    local f, t = UNITS[from], UNITS[to]
+    if not f then model_error("unknown unit '" .. tostring(from) .. "'", 2) end
+    if not t then model_error("unknown unit '" .. tostring(to) .. "'", 2) end
+    if f[1] ~= t[1] then model_error("cannot convert " .. from .. " (" .. f[1] .. ") to " .. to .. " (" .. t[1] .. ")", 2) end
+    return value * f[2] / t[2]
+  end,
+  known = function(u) return UNITS[u] ~= nil end,
+}
+
+---------------------------------------------------------------------------------------------------
+-- Grid intensity (host data)
+
+P.grid = {
+  intensity = function(country, region, utc)
+    local v, source = H.grid(country, region, utc)
+    return v, source
+  end,
+  annual = function(country) return H.annual(country) end,
+}
+
+---------------------------------------------------------------------------------------------------
+-- Coefficients: read-only views that record reads and name unknown keys.
+
+local PATH = setmetatable({}, { __mode = "k" })   -- view -> dotted path
+local PACK_OF = setmetatable({}, { __mode = "k" })
+
+local function closest(name, keys)
+  local scored = {}
+  for _, k in ipairs(keys) do
+    -- a cheap similarity: shared prefix length, then length difference
+    local n = 0
+    while n < #k and n < #name and sbyte(k, n + 1) == sbyte(name, n + 1) do n = n + 1 end
+    local contains = (sfind(k, name, 1, true) or sfind(name, k, 1, true)) and 100 or 0
+    scored[#scored + 1] = { k, contains + n * 2 - math.abs(#k - #name) / 4 }
+  end
+  tsort(scored, function(a, b) if a[2] ~= b[2] then return a[2] > b[2] end return a[1] < b[1] end)
+  local out = {}
+  for i = 1, math.min(3, #scored) do out[i] = scored[i][1] end
+  return out
+end
+
+local function make_view(values, path, pack, top)
+  local cache = {}
+  local view = {}
+  PATH[view] = path
+  PACK_OF[view] = pack
+  setmetatable(view, {
+    __index = function(_, k)
+      local v = values[k]
+      local full = path and (path .. "." .. tostring(k)) or tostring(k)
+      if v == nil then
+        if top then
+          local keys = {}
+          for key in pairs(values) do keys[#keys + 1] = key end
+          local near = closest(tostring(k), keys)
+          model_error("unknown coefficient '" .. tostring(k) .. "' in pack " .. pack ..
+            (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 2)
+        end
+        return nil
+      end
+      if recording then accessed[full] = true end
+      if type(v) == "table" then
+        local w = cache[k]
+        if not w then w = make_view(v, full, pack, false); cache[k] = w end
+        return w
+      end
+      return v
+    end,
+    __newindex = function(_, k)
+      model_error("coefficients are read-only (attempt to set '" .. (path and (path .. ".") or "") .. tostring(k) .. "')", 2)
+    end,
+    __len = function() return #values end,
+    __pairs = function(t)
+      return function(_, k)
+        local nk = next(values, k)
+        if nk == nil then return nil end
+        return nk, t[nk]
+      end, t, nil
+    end,
+    __metatable = "coefficients",
+  })
+  return view
+end
+
+-- p.lookup(tbl, key): a required entry of a coefficient table.
+function P.lookup(tbl, key)
+  local v = tbl[key]
+  if v == nil then
+    local path = PATH[tbl] or "?"
+    reject(key, "coefficient " .. path .. " has no entry '" .. tostring(key) .. "' (pack " .. (PACK_OF[tbl] or "?") .. ")")
+  end
+  return v
+end
+
+---------------------------------------------------------------------------------------------------
+-- Inputs: declared fields are checked in declaration order before any hook runs.
+
+local ISO = {}
+for code in ("AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS " ..
+  "BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE " ..
+  "EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM " ..
+  "HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC " ..
+  "LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA " ..
+  "NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW " ..
+  "SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO " ..
+  "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK"):gmatch("%u%u") do
+  ISO[code] = true
+end
+-- ISO 3166-1 alpha-2 (249 assigned codes) plus XK, the code in common use for Kosovo.
+P.is_country = function(code) return type(code) == "string" and ISO[code] == true end
+
+local function days_in_month(y, m)
+  if m == 2 then return ((y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0) and 29 or 28 end
+  return ({ 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 })[m]
+end
+
+-- ISO 8601 UTC date or date-time: YYYY-MM-DD [(T| )hh:mm[:ss[.f]] [Z|+00:00|+0000|-00:00|-0000]]
+local function parse_datetime(s)
+  if type(s) ~= "string" then return nil end
+  local t = ascii_trim(s)
+  local y, mo, d, rest = smatch(t, "^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo) then return nil end
+  local hh, mm, ss = 0, 0, 0
+  if rest ~= "" then
+    local sep, time = ssub(rest, 1, 1), ssub(rest, 2)
+    if sep ~= "T" and sep ~= " " then return nil end
+    local h, m, tail = smatch(time, "^(%d%d):(%d%d)(.*)$")
+    if not h then return nil end
+    local sec, tail2 = smatch(tail, "^:(%d%d)(.*)$")
+    if sec then
+      local frac_tail = smatch(tail2, "^%.%d+(.*)$")
+      tail = frac_tail or tail2
+      ss = tonumber(sec)
+    end
+    if tail ~= "" and tail ~= "Z" and tail ~= "+00:00" and tail ~= "+0000" and tail ~= "-00:00" and tail ~= "-0000" then
+      return nil
+    end
+    hh, mm = tonumber(h), tonumber(m)
+    if hh > 23 or mm > 59 or ss > 59 then return nil end
+  end
+  return { year = y, month = mo, day = d, hour = hh, minute = mm, second = ss }
+end
+P.parse_datetime = parse_datetime
+
+local TYPES = { number = true, integer = true, string = true, boolean = true, enum = true, object = true,
+                list = true, any = true, country = true, datetime = true }
+
+local function check_input(decl, row, log)
+  local name = decl.name
+  local v = row[name]
+  local origin = "INPUT"
+  if v == nil and decl.default ~= nil then
+    v = decl.default
+    row[name] = v
+    origin = "DEFAULT"
+  end
+  if v == nil then
+    if decl.required then reject(name, name .. " is required") end
+  else
+    local t = decl.type
+    if t == "number" or t == "integer" then
+      if type(v) ~= "number" then reject(name, name .. " must be a number") end
+      if not is_finite(v) then reject(name, name .. " must be finite") end
+      if t == "integer" and v ~= math.floor(v) then reject(name, name .. " must be an integer") end
+      if decl.min and v < decl.min then reject(name, name .. " must be >= " .. tostring(decl.min)) end
+      if decl.max and v > decl.max then reject(name, name .. " must be <= " .. tostring(decl.max)) end
+      if decl.gt and not (v > decl.gt) then reject(name, name .. " must be > " .. tostring(decl.gt)) end
+      if decl.lt and not (v < decl.lt) then reject(name, name .. " must be < " .. tostring(decl.lt)) end
+    elseif t == "string" or t == "enum" or t == "country" or t == "datetime" then
+      if type(v) ~= "string" then reject(name, name .. " must be a string") end
+      local n = decl.normalize
+      if t == "country" then n = n or "upper" end
+      if n == "trim" then v = ascii_trim(v)
+      elseif n == "lower" then v = ascii_lower(ascii_trim(v))
+      elseif n == "upper" then v = ascii_upper(ascii_trim(v)) end
+      row[name] = v
+      if t == "enum" and not decl.allowed[v] then
+        reject(name, name .. ": unknown value '" .. v .. "' (expected one of " .. tconcat(decl.values, ", ") .. ")")
+      end
+      if t == "country" and not ISO[v] then reject(name, name .. ": unknown country code '" .. v .. "'") end
+      if t == "datetime" and not parse_datetime(v) then
+        reject(name, name .. ": '" .. v .. "' is not an ISO 8601 UTC date or date-time")
+      end
+    elseif t == "boolean" then
+      if type(v) ~= "boolean" then reject(name, name .. " must be true or false") end
+    elseif t == "object" then
+      if type(v) ~= "table" or v == NULL then reject(name, name .. " must be an object") end
+    elseif t == "list" then
+      if type(v) ~= "table" or v == NULL then reject(name, name .. " must be a list") end
+    end
+  end
+  if decl.check then decl.check(v, row, P, name) end
+  if log then log[#log + 1] = { name = name, value = v, origin = origin } end
+end
+
+---------------------------------------------------------------------------------------------------
+-- Definitions
+
+local defs = {}          -- "id@version" -> def (loaded once per state)
+local loading = {}
+
+local SAFE_GLOBALS = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
+  "type", "xpcall", "rawequal", "rawlen", "rawget", "setmetatable", "getmetatable", "print", "_VERSION" }
+
+local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
+
+local define   -- forward
+
+local function new_env(def, model_id)
+  local env = {}
+  for _, k in ipairs(SAFE_GLOBALS) do env[k] = _G[k] end
+  env.string, env.table, env.math, env.utf8 = copy(string), copy(table), copy(math), copy(utf8)
+  env._G = env
+  env.load = function(s, name, _, e) return load(s, name, "t", e or env) end
+  env.plume = P
+  local modules = { plume = P }
+  env.require = function(name)
+    if type(name) ~= "string" then model_error("require: module name must be a string", 2) end
+    local m = modules[name]
+    if m ~= nil then return m end
+    local source, chunk = H.read_module(model_id, name)
+    if not source then model_error(chunk, 2) end
+    local fn, err = load(source, "@" .. chunk, "t", env)
+    if not fn then error(err, 0) end
+    modules[name] = true     -- a module that requires itself sees `true`, as in standard Lua
+    local value = fn(name)
+    if value == nil then value = true end
+    modules[name] = value
+    def.files[#def.files + 1] = chunk
+    return value
+  end
+
+  env.model = function(spec)
+    if type(spec) ~= "table" then model_error("model { ... } expects a table", 2) end
+    if def.declared then model_error("model { ... } may appear once per script", 2) end
+    def.declared = true
+    if spec.extends ~= nil then
+      if type(spec.extends) ~= "string" then model_error("extends must be a model id", 2) end
+      local parent = define(spec.extends, nil)
+      -- inherit a copy of the parent's declarations; the child's statements then replace or append
+      for k, v in pairs(parent.meta) do def.meta[k] = v end
+      for _, n in ipairs(parent.input_order) do def.input_order[#def.input_order + 1] = n; def.inputs[n] = parent.inputs[n] end
+      for _, n in ipairs(parent.cat_order) do def.cat_order[#def.cat_order + 1] = n; def.cats[n] = parent.cats[n] end
+      def.validate, def.prepare = parent.validate, parent.prepare
+      def.chain = { parent.id }
+      for _, id in ipairs(parent.chain) do def.chain[#def.chain + 1] = id end
+      for _, f in ipairs(parent.files) do def.files[#def.files + 1] = f end
+      def.parent = parent
+      env.parent = {
+        validate = parent.validate, prepare = parent.prepare, categories = parent.cats, inputs = parent.inputs,
+        model = parent.meta,
+      }
+    end
+    for k, v in pairs(spec) do def.meta[k] = v end
+    def.meta.extends = spec.extends
+    def.declared_at = H.where(2)
+  end
+
+  env.input = function(name)
+    if type(name) ~= "string" then model_error("input expects a field name", 2) end
+    local at = H.where(2)
+    return function(spec)
+      if type(spec) ~= "table" then model_error("input '" .. name .. "' expects a table", 2) end
+      local decl = copy(spec)
+      decl.name = name
+      decl.at = at
+      decl.type = decl.type or "any"
+      if decl.values then
+        decl.allowed = {}
+        for _, v in ipairs(decl.values) do decl.allowed[v] = true end
+      end
+      if not def.inputs[name] then def.input_order[#def.input_order + 1] = name end
+      def.inputs[name] = decl
+    end
+  end
+
+  env.category = function(key)
+    if type(key) ~= "string" then model_error("category expects a key", 2) end
+    local at = H.where(2)
+    return function(spec)
+      if type(spec) ~= "table" then model_error("category '" .. key .. "' expects a table", 2) end
+      local decl = copy(spec)
+      decl.key = key
+      decl.at = at
+      decl.compute = decl.compute or spec[1]
+      if not def.cats[key] then def.cat_order[#def.cat_order + 1] = key end
+      def.cats[key] = decl
+    end
+  end
+  return env
+end
+
+-- Loads model `id` at `version` (nil = model.lua). Definitions are cached per state.
+define = function(id, version)
+  local key = id .. "@" .. tostring(version)
+  if defs[key] then return defs[key] end
+  if loading[key] then error("model " .. id .. ": extends chain loops back to itself", 0) end
+  loading[key] = true
+  local source, chunk = H.read_model(id, version)
+  if not source then loading[key] = nil; error(chunk, 0) end
+  local def = { id = id, meta = {}, inputs = {}, input_order = {}, cats = {}, cat_order = {}, chain = {},
+                files = { chunk } }
+  local env = new_env(def, id)
+  local fn, err = load(source, "@" .. chunk, "t", env)
+  if not fn then loading[key] = nil; error(err, 0) end
+  local ok, e = pcall(fn)
+  loading[key] = nil
+  if not ok then error(e, 0) end
+  if not def.declared then error(chunk .. ": the script never calls model { ... }", 0) end
+  -- hooks defined by this script replace the inherited ones
+  if rawget(env, "validate") ~= nil then def.validate = env.validate end
+  if rawget(env, "prepare") ~= nil then def.prepare = env.prepare end
+  def.version = def.meta.version
+  if version ~= nil and tostring(def.version) ~= tostring(version) then
+    error(chunk .. ": declares version " .. tostring(def.version) .. ", expected " .. tostring(version), 0)
+  end
+  def.categories = def.meta.categories or def.cat_order
+  def.included = {}
+  for _, k in ipairs(def.categories) do def.included[k] = true end
+  defs[key] = def
+  return def
+end
+
+function R.define(id, version)
+  local def = define(id, version)
+  return def
+end
+
+-- Static checks of a definition: every problem, each with file:line where known.
+function R.check(def)
+  local problems = {}
+  local function add(at, msg) problems[#problems + 1] = (at and (at .. ": ") or "") .. msg end
+  local m = def.meta
+  if m.id ~= def.id then add(def.declared_at, "model id '" .. tostring(m.id) .. "' does not match its folder '" .. def.id .. "'") end
+  if type(m.version) ~= "string" then add(def.declared_at, "model version must be a string") end
+  for _, f in ipairs({ "title", "source" }) do
+    if type(m[f]) ~= "string" or m[f] == "" then add(def.declared_at, "model { " .. f .. " = ... } is missing") end
+  end
+  if type(m.packs) ~= "table" or #m.packs == 0 then add(def.declared_at, "model { packs = {...} } must list at least one pack") end
+  local seen = {}
+  for _, k in ipairs(def.categories) do
+    if not def.cats[k] then add(def.declared_at, "category '" .. tostring(k) .. "' is listed but never declared") end
+    if seen[k] then add(def.declared_at, "category '" .. tostring(k) .. "' is listed twice") end
+    seen[k] = true
+  end
+  for _, k in ipairs(def.cat_order) do
+    local c = def.cats[k]
+    if type(c.compute) ~= "function" then add(c.at, "category '" .. k .. "' has no compute function") end
+    if c.unit ~= nil and c.unit ~= "g" then add(c.at, "category '" .. k .. "' must be in grams (unit = \"g\")") end
+    if not smatch(k, "^[%a_][%w_]*[%.%w_]*$") then add(c.at, "category key '" .. k .. "' is not a dotted name") end
+  end
+  for _, n in ipairs(def.input_order) do
+    local d = def.inputs[n]
+    if not TYPES[d.type] then add(d.at, "input '" .. n .. "': unknown type '" .. tostring(d.type) .. "'") end
+    if d.type == "enum" and type(d.values) ~= "table" then add(d.at, "input '" .. n .. "': enum needs values = {...}") end
+    if d.unit ~= nil and type(d.unit) ~= "string" then add(d.at, "input '" .. n .. "': unit must be a string") end
+    for _, b in ipairs({ "min", "max", "gt", "lt" }) do
+      if d[b] ~= nil and type(d[b]) ~= "number" then add(d.at, "input '" .. n .. "': " .. b .. " must be a number") end
+    end
+    if d.check ~= nil and type(d.check) ~= "function" then add(d.at, "input '" .. n .. "': check must be a function") end
+  end
+  if def.prepare ~= nil and type(def.prepare) ~= "function" then add(def.declared_at, "prepare must be a function") end
+  if def.validate ~= nil and type(def.validate) ~= "function" then add(def.declared_at, "validate must be a function") end
+  return problems
+end
+
+-- A plain description for the host (plume models / check / docs).
+function R.describe(def)
+  local m = def.meta
+  local out = {
+    id = def.id, version = def.version, title = m.title, framework = m.framework, source = m.source,
+    extends = m.extends, packs = m.packs or {}, categories = def.categories, chain = def.chain,
+    files = def.files, declared = {}, inputs = {},
+  }
+  for _, k in ipairs(def.cat_order) do
+    local c = def.cats[k]
+    out.declared[#out.declared + 1] = { key = k, split = c.split == true, unit = c.unit or "g", doc = c.doc, at = c.at }
+  end
+  for _, n in ipairs(def.input_order) do
+    local d = def.inputs[n]
+    out.inputs[#out.inputs + 1] = { name = n, type = d.type, unit = d.unit, doc = d.doc, required = d.required == true,
+      default = d.default, min = d.min, max = d.max, values = d.values, at = d.at }
+  end
+  return out
+end
+
+---------------------------------------------------------------------------------------------------
+-- Binding and evaluation
+
+-- Binds a definition to resolved coefficient values (a plain table from the host).
+function R.bind(def, values, pack_id)
+  local inst = {
+    def = def, c = make_view(values, nil, pack_id, true), pack = pack_id,
+    included = def.included,
+    model = { id = def.id, version = def.version, pack = pack_id },
+  }
+  return inst
+end
+
+local function number_result(key, v, part)
+  if type(v) ~= "number" then
+    local cat = running.def.cats[key]
+    error((cat.at and (cat.at .. ": ") or "") .. "category '" .. key .. "' returned " .. type(v) ..
+      (part and (" as its " .. part .. " part") or "") .. ", expected a number of grams", 0)
+  end
+  return v
+end
+
+local function run_row(inst, row)
+  local def = inst.def
+  local c = inst.c
+  P.model = inst.model
+  for _, name in ipairs(def.input_order) do check_input(def.inputs[name], row, input_log) end
+  if def.validate then def.validate(row, c, P) end
+  local ctx = def.prepare and def.prepare(row, c, P) or {}
+  if type(ctx) ~= "table" then error("prepare must return a table (ctx)", 0) end
+  if ctx.row == nil then ctx.row = row end
+  local values = {}
+  for _, key in ipairs(def.cat_order) do
+    local cat = def.cats[key]
+    if cat.split then
+      local u, e = cat.compute(ctx, c, P)
+      u, e = number_result(key, u, "usage"), number_result(key, e, "embodied")
+      if inst.included[key] then
+        P.trace(key .. ".usage", u)
+        P.trace(key .. ".embodied", e)
+      end
+      values[key] = u + e
+    else
+      values[key] = number_result(key, cat.compute(ctx, c, P))
+    end
+  end
+  local out, total = {}, 0.0
+  for i, key in ipairs(def.categories) do
+    local v = values[key]
+    out[i] = v
+    total = total + v
+  end
+  return total, out
+end
+
+local function on_error(e)
+  if is_reject(e) then return e end
+  local message = type(e) == "string" and e or ("(error object is a " .. type(e) .. " value)")
+  return { message = message, traceback = H.traceback(message, 2) }
+end
+
+-- Evaluates one row: "ok", total, v1..vn (included categories in order) | "reject", message, path
+-- | "error", message, traceback.
+function R.eval(inst, row)
+  running = inst
+  if tracing then trace_values, trace_order, input_log = {}, {}, {} end
+  local ok, total, out = xpcall(run_row, on_error, inst, row)
+  running = nil
+  if ok then return "ok", total, unpack(out) end
+  if is_reject(total) then return "reject", total.message, total.path end
+  return "error", total.message, total.traceback
+end
+
+function R.set_tracing(on) tracing = on; if not on then trace_values, trace_order, input_log = nil, nil, nil end end
+function R.set_recording(on) recording = on end
+
+-- Traced values of the last row as an ordered list of {name, value}.
+function R.traces()
+  local out = {}
+  if not trace_order then return out end
+  for i, name in ipairs(trace_order) do out[i] = { name, trace_values[name] } end
+  return out
+end
+
+function R.inputs()
+  return input_log or {}
+end
+
+-- Coefficient paths read since the last call, sorted; clears the record.
+function R.take_accessed()
+  local out = {}
+  for k in pairs(accessed) do out[#out + 1] = k end
+  tsort(out)
+  accessed = {}
+  return out
+end
+
+R.null = NULL
+return R

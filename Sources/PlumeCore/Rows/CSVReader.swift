@@ -1,0 +1,218 @@
+import Foundation
+import LuaHost
+
+/// One CSV record: unquoted field bytes, the original text (for rejects) and its first line number.
+public struct CSVRecord: Sendable {
+    public var fields: [[UInt8]] = []
+    public var raw: [UInt8] = []
+    public var line: Int = 0
+    /// A problem of the record itself (bad quoting); the row is rejected with it.
+    public var error: String?
+}
+
+/// A streaming RFC 4180 reader over a file descriptor: constant memory however long the file.
+public final class CSVReader {
+    private let fd: Int32
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    private var line = 1
+    private let chunk = 1 << 20
+    /// When set, every byte read is hashed (for the run summary's input hash).
+    var hasher: SHA256.Hasher?
+
+    public init(fd: Int32, hashing: Bool = false) {
+        self.fd = fd
+        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        if hashing { hasher = SHA256.Hasher() }
+    }
+
+    /// sha256 of everything read so far.
+    public func inputHash() -> String? {
+        guard var h = hasher else { return nil }
+        return "sha256:" + h.finish()
+    }
+
+    private func refill() -> Bool {
+        if eof { return false }
+        if start > 0 {
+            let n = end - start
+            if n > 0 { buffer.withUnsafeMutableBufferPointer { b in _ = memmove(b.baseAddress!, b.baseAddress! + start, n) } }
+            end = n
+            start = 0
+        }
+        if end == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+        let got = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + end, min(chunk, b.count - end)) }
+        if got <= 0 { eof = true; return false }
+        if hasher != nil { buffer.withUnsafeBytes { hasher!.update(buffer: UnsafeRawBufferPointer(rebasing: $0[end..<(end + got)])) } }
+        end += got
+        return true
+    }
+
+    /// Reads the next record; false at the end of input. Blank lines are skipped.
+    public func next(_ rec: inout CSVRecord) -> Bool {
+        while true {
+            if start >= end && !refill() { return false }
+            // Scan one record from `start`; if the buffer ends inside it, refill and rescan.
+            var i = start
+            var fields: [[UInt8]] = []
+            var field: [UInt8] = []
+            var quoted = false, inQuotes = false, afterQuote = false
+            var error: String?
+            var lines = 0
+            var complete = false
+            while true {
+                if i >= end {
+                    if eof {
+                        complete = true
+                        if inQuotes { error = "unterminated quoted field" }
+                        break
+                    }
+                    let offset = i - start
+                    if !refill() {
+                        complete = true
+                        if inQuotes { error = "unterminated quoted field" }
+                        i = start + offset
+                        break
+                    }
+                    i = start + offset
+                    continue
+                }
+                let c = buffer[i]
+                if inQuotes {
+                    if c == 34 {
+                        if i + 1 >= end && !eof {
+                            let offset = i - start
+                            _ = refill()
+                            i = start + offset
+                            continue
+                        }
+                        if i + 1 < end && buffer[i + 1] == 34 { field.append(34); i += 2; continue }
+                        inQuotes = false
+                        afterQuote = true
+                        i += 1
+                        continue
+                    }
+                    if c == 10 { lines += 1 }
+                    field.append(c)
+                    i += 1
+                    continue
+                }
+                if c == 44 {
+                    fields.append(field); field = []; quoted = false; afterQuote = false
+                    i += 1
+                    continue
+                }
+                if c == 10 {
+                    i += 1
+                    lines += 1
+                    complete = true
+                    break
+                }
+                if c == 34 {
+                    if !quoted && field.allSatisfy({ $0 == 32 || $0 == 9 }) && !afterQuote {
+                        quoted = true
+                        inQuotes = true
+                        field = []
+                        i += 1
+                        continue
+                    }
+                    if error == nil { error = "bad quoting: a quote inside an unquoted field or after a closing quote" }
+                    field.append(c)
+                    i += 1
+                    continue
+                }
+                if afterQuote && c != 13 && c != 32 && c != 9 {
+                    if error == nil { error = "bad quoting: text after a closing quote" }
+                }
+                if !(afterQuote) { field.append(c) }
+                i += 1
+            }
+            guard complete else { continue }
+            fields.append(field)
+            var raw = Array(buffer[start..<i])
+            while let last = raw.last, last == 10 || last == 13 { raw.removeLast() }
+            let first = line
+            line += max(lines, 1)
+            start = i
+            if raw.isEmpty && fields.count == 1 && error == nil { if start >= end && eof { return false }; continue }
+            // a CR before the line end belongs to the line break, not the last field
+            if var lastField = fields.last, lastField.last == 13 { lastField.removeLast(); fields[fields.count - 1] = lastField }
+            rec.fields = fields
+            rec.raw = raw
+            rec.line = first
+            rec.error = error
+            return true
+        }
+    }
+}
+
+/// Maps a header of dotted column names onto nested rows (shared spec vectors.md, "Flat CSV rows").
+public struct CSVRowShape: Sendable {
+    indirect enum Node: Sendable {
+        case column(Int)
+        case object([(String, Node)])
+    }
+
+    public let columns: [String]
+    let root: [(String, Node)]
+
+    /// Checks the header: no empty or duplicate names, and no column that is the prefix of another.
+    public init(header: [String]) throws {
+        columns = header
+        var seen = Set<String>()
+        for (i, c) in header.enumerated() {
+            if c.isEmpty { throw PlumeError.config("CSV header: column \(i + 1) has no name") }
+            if !seen.insert(c).inserted { throw PlumeError.config("CSV header: column '\(c)' appears twice") }
+            if c.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+                throw PlumeError.config("CSV header: column '\(c)' has an empty part")
+            }
+        }
+        for c in header where header.contains(where: { $0.hasPrefix(c + ".") }) {
+            let other = header.first { $0.hasPrefix(c + ".") }!
+            throw PlumeError.config("CSV header: column '\(c)' is also the prefix of column '\(other)'")
+        }
+        func build(_ items: [(parts: [Substring], index: Int)]) -> [(String, Node)] {
+            var order: [String] = []
+            var groups: [String: [(parts: [Substring], index: Int)]] = [:]
+            var leaves: [String: Int] = [:]
+            for it in items {
+                let head = String(it.parts[0])
+                if groups[head] == nil && leaves[head] == nil { order.append(head) }
+                if it.parts.count == 1 { leaves[head] = it.index } else { groups[head, default: []].append((Array(it.parts.dropFirst()), it.index)) }
+            }
+            return order.map { k in
+                if let i = leaves[k] { return (k, .column(i)) }
+                return (k, .object(build(groups[k]!)))
+            }
+        }
+        root = build(header.enumerated().map { ($0.element.split(separator: ".", omittingEmptySubsequences: false), $0.offset) })
+    }
+
+    public enum RowError: Error { case invalidUTF8(column: String) }
+
+    /// The typed row of a record whose field count matches the header.
+    public func row(_ fields: [[UInt8]]) throws -> LuaValue {
+        func fill(_ nodes: [(String, Node)]) throws -> LuaValue? {
+            var members: [(String, LuaValue)] = []
+            for (k, n) in nodes {
+                switch n {
+                case .column(let i):
+                    let typed = fields[i].withUnsafeBytes { CellTyper.type(bytes: $0) }
+                    if case .string(let s)? = typed {
+                        // invalid UTF-8 would have been repaired by String(decoding:); refuse it instead
+                        if String(validating: fields[i], as: UTF8.self) == nil { throw RowError.invalidUTF8(column: columns[i]) }
+                        members.append((k, .string(s)))
+                    } else if let typed {
+                        members.append((k, typed))
+                    }
+                case .object(let children):
+                    if let v = try fill(children) { members.append((k, v)) }
+                }
+            }
+            return members.isEmpty ? nil : .object(members)
+        }
+        return try fill(root) ?? .object([])
+    }
+}

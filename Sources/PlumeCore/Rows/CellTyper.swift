@@ -1,0 +1,64 @@
+import Foundation
+import LuaHost
+
+/// Types a CSV cell (or a `--set` value) by the rules of Docs/VECTORS.md: trimmed text; empty is absent;
+/// the decimal number grammar gives a double; true/false in any case give a boolean; anything else
+/// stays a string.
+public enum CellTyper {
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+
+    /// nil = absent.
+    public static func type(_ text: String) -> LuaValue? {
+        var text = text
+        return text.withUTF8 { type(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    public static func type(bytes raw: UnsafeRawBufferPointer) -> LuaValue? {
+        var lo = 0, hi = raw.count
+        while lo < hi, isSpace(raw[lo]) { lo += 1 }
+        while hi > lo, isSpace(raw[hi - 1]) { hi -= 1 }
+        if lo == hi { return nil }
+        let s = UnsafeRawBufferPointer(rebasing: raw[lo..<hi])
+        if let d = number(s) { return .number(d) }
+        if s.count == 4 || s.count == 5 {
+            let lower = s.map { $0 | 0x20 }
+            if lower == Array("true".utf8) { return .boolean(true) }
+            if lower == Array("false".utf8) { return .boolean(false) }
+        }
+        return .string(String(decoding: s, as: UTF8.self))
+    }
+
+    /// The decimal grammar `[+-] (digits [. [digits]] | . digits) [(e|E) [+-] digits]`, parsed with
+    /// strtod (nearest double, ties to even; infinity beyond range).
+    public static func number(_ s: UnsafeRawBufferPointer) -> Double? {
+        var i = 0
+        let n = s.count
+        if i < n, s[i] == 43 || s[i] == 45 { i += 1 }
+        var intDigits = 0, fracDigits = 0
+        while i < n, s[i] >= 48, s[i] <= 57 { i += 1; intDigits += 1 }
+        if i < n, s[i] == 46 {
+            i += 1
+            while i < n, s[i] >= 48, s[i] <= 57 { i += 1; fracDigits += 1 }
+        }
+        if intDigits == 0 && fracDigits == 0 { return nil }
+        if i < n, s[i] == 101 || s[i] == 69 {
+            i += 1
+            if i < n, s[i] == 43 || s[i] == 45 { i += 1 }
+            var expDigits = 0
+            while i < n, s[i] >= 48, s[i] <= 57 { i += 1; expDigits += 1 }
+            if expDigits == 0 { return nil }
+        }
+        if i != n { return nil }
+        // Fast path for short plain integers (most cells).
+        if fracDigits == 0, intDigits > 0, intDigits <= 15, n == intDigits {
+            var v: Int64 = 0
+            for j in 0..<n { v = v * 10 + Int64(s[j] - 48) }
+            return Double(v)
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buf in
+            for j in 0..<n { buf[j] = CChar(bitPattern: s[j]) }
+            buf[n] = 0
+            return strtod(buf.baseAddress!, nil)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Output files appear only when complete: written to a temporary file in the same folder, then
+/// renamed over the destination. A crash or kill leaves at most a `.plume-tmp-*` file, never a
+/// file that looks finished.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String) throws {
+        let w = try Writer(path: path)
+        try w.write(text)
+        try w.commit()
+    }
+
+    public final class Writer {
+        public let path: String
+        public let temporary: String
+        private let handle: FileHandle
+        private var buffer: [UInt8] = []
+        private var committed = false
+
+        public init(path: String) throws {
+            self.path = path
+            let url = URL(fileURLWithPath: path)
+            let dir = url.deletingLastPathComponent().path
+            temporary = (dir.isEmpty ? "." : dir) + "/.plume-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))-" + url.lastPathComponent
+            guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+                throw PlumeError.config("cannot create \(temporary)")
+            }
+            guard let h = FileHandle(forWritingAtPath: temporary) else { throw PlumeError.config("cannot open \(temporary)") }
+            handle = h
+            buffer.reserveCapacity(1 << 20)
+        }
+
+        public func write(_ s: String) throws {
+            buffer.append(contentsOf: s.utf8)
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+
+        public func write(bytes: [UInt8]) throws {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+
+        func flush() throws {
+            if buffer.isEmpty { return }
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Flushes, syncs and renames into place.
+        public func commit() throws {
+            try flush()
+            try handle.synchronize()
+            try handle.close()
+            if rename(temporary, path) != 0 {
+                throw PlumeError.config("cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            }
+            committed = true
+        }
+
+        /// Removes the temporary file (after a failure).
+        public func discard() {
+            try? handle.close()
+            if !committed { unlink(temporary) }
+        }
+
+        deinit { if !committed { discard() } }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import LuaHost
+
+/// Everything a worker needs to build its own engine inside its thread.
+struct WorkerSpec: Sendable {
+    let repository: ModelRepository
+    let grid: GridLookup
+    let limits: RuntimeLimits
+    let model: String
+    let version: String?
+    let coefficients: ResolvedCoefficients
+    let categories: [String]
+    let groupBy: [String]
+    let formatter: RowFormatter
+    let failFast: Bool
+    let csvShape: CSVRowShape?
+}
+
+struct BatchResult: Sendable {
+    var read = 0, written = 0, rejected = 0, modelErrors = 0
+    var output: [UInt8] = []
+    var rejects: [UInt8] = []
+    var groups: [GroupTotals] = []
+    var grand: GroupTotals
+    var firstFailure: String?
+}
+
+/// One worker thread's engine and bound model.
+final class BatchWorker {
+    let engine: Engine
+    let bound: BoundModel
+
+    init(spec: WorkerSpec) throws {
+        engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
+        let model = try engine.model(spec.model, version: spec.version)
+        bound = try engine.bind(model, spec.coefficients)
+    }
+
+    func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
+        var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
+        r.output.reserveCapacity(batch.records.count * 96)
+        var groupIndex: [String: Int] = [:]
+        for rec in batch.records {
+            r.read += 1
+            if r.firstFailure != nil && spec.failFast { continue }
+            func reject(_ field: String, _ reason: String, model: Bool = false) {
+                r.rejected += 1
+                if model { r.modelErrors += 1 }
+                let line = "\(rec.number),\(rec.line),\(csvField(field)),\(csvField(reason)),\(csvField(String(decoding: rec.raw, as: UTF8.self)))\n"
+                r.rejects.append(contentsOf: line.utf8)
+                if r.firstFailure == nil { r.firstFailure = "row \(rec.number) (line \(rec.line)): \(reason)" }
+            }
+            let row: LuaValue
+            if let e = rec.error { reject("", e); continue }
+            if let shape = spec.csvShape {
+                guard rec.fields.count == shape.columns.count else {
+                    reject("", "ragged row: expected \(shape.columns.count) fields, found \(rec.fields.count)")
+                    continue
+                }
+                do { row = try shape.row(rec.fields) } catch CSVRowShape.RowError.invalidUTF8(let column) {
+                    reject(column, "\(column): invalid UTF-8")
+                    continue
+                } catch { reject("", "\(error)"); continue }
+            } else {
+                do {
+                    row = try rec.raw.withUnsafeBytes { try JSONValue.parse(bytes: $0) }
+                } catch { reject("", "\(error)"); continue }
+                guard case .object = row else { reject("", "a JSONL row must be a JSON object"); continue }
+            }
+            switch engine.runtime.evaluate(bound, row: row) {
+            case .ok(let total, let values):
+                r.written += 1
+                let (id, numeric) = Self.id(of: row, number: rec.number)
+                spec.formatter.row(id: id, idIsNumber: numeric, total: total, values: values, into: &r.output)
+                let impressions = row["impressions"]?.doubleValue ?? 0
+                r.grand.add(total: total, values: values, impressions: impressions)
+                if !spec.groupBy.isEmpty {
+                    let key = spec.groupBy.map { Self.text(Self.lookup(row, $0)) }.joined(separator: ",")
+                    if groupIndex[key] == nil {
+                        groupIndex[key] = r.groups.count
+                        r.groups.append(GroupTotals(key: key, categories: spec.categories.count))
+                    }
+                    r.groups[groupIndex[key]!].add(total: total, values: values, impressions: impressions)
+                }
+            case .rejected(let message, let path):
+                reject(path ?? "", message)
+            case .failed(let message, _):
+                reject("", "model error: \(message)", model: true)
+            }
+        }
+        return r
+    }
+
+    static func id(of row: LuaValue, number: Int) -> (String, Bool) {
+        switch row["id"] {
+        case .string(let s)?: return (s, false)
+        case .integer(let i)?: return (String(i), true)
+        case .number(let d)?: return (RowFormatter.number(d), true)
+        default: return (String(number), true)
+        }
+    }
+
+    static func lookup(_ row: LuaValue, _ path: String) -> LuaValue? {
+        var v: LuaValue? = row
+        for p in path.split(separator: ".") { v = v?[String(p)] }
+        return v
+    }
+
+    static func text(_ v: LuaValue?) -> String {
+        switch v {
+        case .string(let s)?: return s
+        case .integer(let i)?: return String(i)
+        case .number(let d)?: return RowFormatter.number(d)
+        case .boolean(let b)?: return b ? "true" : "false"
+        default: return ""
+        }
+    }
+}
+
+/// Rows per second on stderr, only when stderr is a terminal.
+final class Progress {
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var last: UInt64 = 0
+
+    func update(_ c: CampaignRun.Counts) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - last > 200_000_000 else { return }
+        last = now
+        let secs = Double(now - start) / 1e9
+        let line = String(format: "\r%d rows, %.0f rows/s, %d rejected", c.read, Double(c.read) / max(secs, 1e-9), c.rejected)
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+
+    func finish(_ c: CampaignRun.Counts) {
+        update(c)
+        FileHandle.standardError.write("\n".data(using: .utf8)!)
+    }
+}

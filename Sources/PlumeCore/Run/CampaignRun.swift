@@ -1,0 +1,174 @@
+import Foundation
+import LuaHost
+
+/// `plume run`: a campaign file through a model, streamed, in parallel, with nothing lost: every input
+/// row ends in the output or in the rejects file, and the counts reconcile.
+public struct CampaignRun {
+    public enum InputFormat: String, Sendable { case csv, jsonl }
+    public enum OutputFormat: String, Sendable { case csv, jsonl }
+    public enum OnError: String, Sendable { case fail, reject }
+
+    public struct Options: Sendable {
+        public var model: String
+        public var version: String?
+        public var pack: String?
+        public var overlays: [String] = []
+        public var sets: [String] = []
+        public var input: String = "-"
+        public var inputFormat: InputFormat?
+        public var output: String = "-"
+        public var format: OutputFormat = .csv
+        public var groupBy: [String] = []
+        public var summary: String?
+        public var rejects: String?
+        public var onError: OnError = .reject
+        public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        public var batchSize: Int = 2048
+        public var progress: Bool = false
+
+        public init(model: String) { self.model = model }
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var read = 0
+        public var written = 0
+        public var rejected = 0
+        /// Rows the model failed on (a script error), a subset of `rejected`.
+        public var modelErrors = 0
+    }
+
+    public struct Outcome: Sendable {
+        public let counts: Counts
+        public let groups: [GroupTotals]
+        public let grand: GroupTotals
+        public let categories: [String]
+        /// Set when --on-error fail stopped the run.
+        public let stoppedBy: String?
+    }
+
+    public let options: Options
+    public let repository: ModelRepository
+    public let grid: GridLookup
+    public let limits: RuntimeLimits
+
+    public init(options: Options, repository: ModelRepository, grid: GridLookup, limits: RuntimeLimits = .standard) {
+        self.options = options
+        self.repository = repository
+        self.grid = grid
+        self.limits = limits
+    }
+
+    public func run() throws -> Outcome {
+        // Resolve everything once on this thread so configuration errors surface before any row is read.
+        let probe = try Engine(repository: repository, grid: grid, limits: limits)
+        let model = try probe.model(options.model, version: options.version)
+        let overlays = try options.overlays.map { try Overlay(url: URL(fileURLWithPath: $0)) }
+        let coefficients = try probe.coefficients(for: model, pack: options.pack, overlays: overlays, sets: options.sets)
+        _ = try probe.bind(model, coefficients)
+        let categories = model.info.categories
+
+        let format = options.inputFormat ?? (options.input.hasSuffix(".jsonl") || options.input.hasSuffix(".ndjson") ? .jsonl : .csv)
+        let fd: Int32
+        if options.input == "-" { fd = 0 } else {
+            fd = open(options.input, O_RDONLY)
+            guard fd >= 0 else { throw PlumeError.config("cannot open input \(options.input): \(String(cString: strerror(errno)))") }
+        }
+        defer { if fd != 0 { close(fd) } }
+        let source = RowSource(fd: fd, format: format, hashing: options.summary != nil, batchSize: options.batchSize)
+        try source.readHeader()
+
+        let output = try OutputSink(path: options.output)
+        let rejects = try options.rejects.map { try OutputSink(path: $0) }
+        defer {
+            output.discardIfOpen()
+            rejects?.discardIfOpen()
+        }
+        let formatter = RowFormatter(format: options.format, categories: categories)
+        try output.write(formatter.header())
+        try rejects?.write(Array("row,line,field,reason,record\n".utf8))
+
+        let pipeline = Pipeline(threads: max(1, options.threads))
+        let spec = WorkerSpec(repository: repository, grid: grid, limits: limits, model: options.model,
+                              version: options.version, coefficients: coefficients, categories: categories,
+                              groupBy: options.groupBy, formatter: formatter, failFast: options.onError == .fail,
+                              csvShape: source.shape)
+        var counts = Counts()
+        var groups: [String: GroupTotals] = [:]
+        var groupOrder: [String] = []
+        var grand = GroupTotals(key: "total", categories: categories.count)
+        var stoppedBy: String?
+        let progress = options.progress ? Progress() : nil
+
+        try pipeline.run(
+            produce: { source.nextBatch() },
+            work: { batch, worker in worker.process(batch, spec: spec) },
+            makeWorker: { try BatchWorker(spec: spec) },
+            consume: { result in
+                if stoppedBy != nil { return false }
+                counts.read += result.read
+                counts.written += result.written
+                counts.rejected += result.rejected
+                counts.modelErrors += result.modelErrors
+                try output.write(result.output)
+                try rejects?.write(result.rejects)
+                for g in result.groups {
+                    if groups[g.key] == nil { groupOrder.append(g.key); groups[g.key] = GroupTotals(key: g.key, categories: categories.count) }
+                    groups[g.key]!.add(g)
+                }
+                grand.add(result.grand)
+                progress?.update(counts)
+                if let f = result.firstFailure, options.onError == .fail {
+                    stoppedBy = f
+                    return false
+                }
+                return true
+            })
+        progress?.finish(counts)
+        if let stoppedBy {
+            return Outcome(counts: counts, groups: [], grand: grand, categories: categories, stoppedBy: stoppedBy)
+        }
+        if let e = source.fatalError { throw PlumeError.config(e) }
+        try output.commit()
+        try rejects?.commit()
+        let outcome = Outcome(counts: counts, groups: groupOrder.map { groups[$0]! }, grand: grand, categories: categories, stoppedBy: nil)
+        if let summary = options.summary {
+            let record = RunSummary(model: model.info, packID: coefficients.packID, packHash: coefficients.pack.hash,
+                                    modelHash: probe.modelHash(model), overlayHashes: coefficients.overlayHashes,
+                                    input: options.input, inputHash: source.inputHash(), groupBy: options.groupBy,
+                                    outcome: outcome)
+            try AtomicFile.write(record.json(), to: summary)
+        }
+        return outcome
+    }
+}
+
+/// Sums of one group (or of the whole run).
+public struct GroupTotals: Sendable {
+    public let key: String
+    public var rows = 0
+    public var impressions = 0.0
+    public var total = 0.0
+    public var values: [Double]
+
+    public init(key: String, categories: Int) {
+        self.key = key
+        values = [Double](repeating: 0, count: categories)
+    }
+
+    mutating func add(_ o: GroupTotals) {
+        rows += o.rows
+        impressions += o.impressions
+        total += o.total
+        for i in values.indices { values[i] += o.values[i] }
+    }
+
+    mutating func add(total t: Double, values v: [Double], impressions imp: Double) {
+        rows += 1
+        impressions += imp
+        total += t
+        for i in values.indices { values[i] += v[i] }
+    }
+
+    /// grams CO2e per 1000 impressions (nil without impressions).
+    public var perThousand: Double? { impressions > 0 ? total / impressions * 1000 : nil }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import PlumeCore
+
+@main
+struct Plume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plume",
+        abstract: "Digital-advertising emissions frameworks as Lua models: run, test, check and explain them.",
+        version: PlumeVersion.current,
+        subcommands: [Run.self, Test.self, Check.self, Explain.self, Models.self, Coefficients.self, Grid.self])
+}
+
+/// Options every command that loads models shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .customLong("models"), help: "Folder of model folders (default: ./Models or $PLUME_MODELS).")
+    var modelsDir: String?
+
+    @Option(name: .customLong("grid-db"), help: "Hourly grid store (SQLite) made by `plume grid import` (default: $PLUME_GRID_DB).")
+    var gridDB: String?
+
+    func repository() -> ModelRepository { ModelRepository.discover(explicit: modelsDir) }
+
+    func grid() throws -> GridLookup {
+        let path = gridDB ?? ProcessInfo.processInfo.environment["PLUME_GRID_DB"]
+        guard let path, !path.isEmpty else { return GridLookup() }
+        return GridLookup(hourly: try HourlyGridStore(path: path))
+    }
+
+    func engine() throws -> Engine { try Engine(repository: repository(), grid: grid()) }
+}
+
+/// Writes to stderr.
+func warn(_ s: String) {
+    FileHandle.standardError.write((s.hasSuffix("\n") ? s : s + "\n").data(using: .utf8)!)
+}
+
+/// Errors the CLI prints as `plume: message` with exit status 2.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+func report(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as PlumeError {
+        warn("plume: \(e)")
+        throw ExitCode(2)
+    } catch let e as Failure {
+        warn("plume: \(e)")
+        throw ExitCode(2)
+    }
+}
