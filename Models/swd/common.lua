@@ -46,6 +46,8 @@ end
 -- string or a string (country code, resolved later against the pack in common.segment_intensity).
 function common.grid_intensity_check(value, _, _, path)
   if value == nil then return end
+  -- the built-in object type lets a non-empty list through, so refuse a sequence here
+  if #value > 0 then p.reject(path, path .. " must be a mapping of segment to intensity, not a list") end
   for _, key in ipairs(p.keys(value)) do
     if not IS_SEGMENT[key] then
       p.reject(path .. "." .. tostring(key), path .. ": unknown key '" .. tostring(key) ..
@@ -84,7 +86,7 @@ function common.segment_intensity(grid_intensity, segment, c, default)
   if n ~= nil then return n end
   local ci = country_intensity(code, c)
   if ci == nil then
-    p.reject("grid_intensity." .. segment, "grid_intensity." .. segment .. ": unknown country '" .. code ..
+    p.reject("grid_intensity." .. segment, "grid_intensity." .. segment .. ": unknown country '" .. v ..
       "' (expected an ISO 3166-1 alpha-2 or alpha-3 code of a country with Ember data)")
   end
   return ci + 0.0

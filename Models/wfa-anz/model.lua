@@ -21,7 +21,8 @@ local ALIASES = { UK = "GB", EL = "GR" }
 local SHARE_SUM_TOLERANCE = 1e-6                         -- spec 2, device mix: |sum - 1| <= 1e-6
 
 -- A table is a mapping (not a list) when it has no sequence part; an empty table passes and is judged by
--- its key count.
+-- its key count. (The built-in `object` type also lets a non-empty list through, so the checks below
+-- call this too.)
 local function is_mapping(v, p)
   return type(v) == "table" and v ~= p.null and #v == 0
 end
@@ -48,6 +49,7 @@ input "device_mix_by_country" { type = "object", unit = "fraction",
   doc = "{COUNTRY: {DEVICE: share}}: share of impressions per country and device; shares sum to 1",
   check = function(mix, row, p, path)
     if mix == nil then return end
+    if not is_mapping(mix, p) then p.reject(path, path .. " must be a mapping of country to device shares") end
     -- Decision: the mix and device_type / country are exclusive pairs
     if row.device_type ~= nil then p.reject(path, path .. " and device_type are exclusive: give one of them") end
     if row.country ~= nil then p.reject(path, path .. " and country are exclusive: give one of them") end
@@ -98,6 +100,7 @@ input "grid_intensity_by_country" { type = "object", unit = "gCO2e/kWh",
   doc = "{COUNTRY: intensity}: per-location override of the pack's annual values",
   check = function(map, row, p, path)
     if map == nil then return end
+    if not is_mapping(map, p) then p.reject(path, path .. " must be a mapping of country to intensity") end
     if row.carbon_intensity_gco2e_per_kwh ~= nil then
       p.reject(path, path .. " and carbon_intensity_gco2e_per_kwh are exclusive: give one of them")
     end
