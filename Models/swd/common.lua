@@ -31,7 +31,7 @@ function common.cache_ratio_check(value, row, _, path)
 end
 
 -- A segment intensity given as a number or a number string: the number, else nil plus the text of a
--- country code. Integers become floats before any arithmetic.
+-- country code. Callers pass only numbers and strings. Integers become floats before any arithmetic.
 local function as_number(value)
   if p.is_number(value) then return value + 0.0 end
   if type(value) == "string" then
@@ -39,7 +39,6 @@ local function as_number(value)
     if n ~= nil then return n end
     return nil, p.ascii_upper(p.ascii_trim(value))
   end
-  return nil
 end
 
 -- check for grid_intensity (type object): only the three segment keys; each value a number, a number
