@@ -134,16 +134,14 @@ local function creative_facts(ctx, row, c, p)
   -- D33: a given player (object, even {}, or "default" which validate.lua turns into {}) is used for
   -- primary and non-primary video; without one only out-stream video gets the default player.
   local vp = af.video_player
+  -- player.size nil = default_video_player_size_bytes, read in 4.1 only when the row has video (D46)
   local player = { buffer = math.huge }
   if vp ~= nil then
-    player.size = num(vp.size_bytes)                      -- nil: default size, read when needed (D46)
-    player.default_size = vp.size_bytes == nil
+    player.size = num(vp.size_bytes)
     if vp.buffering_seconds ~= nil then player.buffer = num(vp.buffering_seconds) end
     trigger = vp.download_trigger or trigger
-  elseif ctx.has_video and not ctx.primary then
-    player.default_size = true
-  else
-    player.size = 0.0
+  elseif not (ctx.has_video and not ctx.primary) then
+    player.size = 0.0                                     -- no video, or in-stream video in the content player
   end
   ctx.player = player
   ctx.trigger = trigger
