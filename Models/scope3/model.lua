@@ -154,6 +154,8 @@ local function creative_facts(ctx, row, c, p)
   ctx.loads = p.trace("loads", loads)
 end
 
+-- validate() runs the checks of section 2 once; prepare() reuses the resolved channel and device for the
+-- same row table (and runs the checks itself if a host ever calls prepare without validate).
 local checked = setmetatable({}, { __mode = "k" })
 
 function validate(row, c, p)
