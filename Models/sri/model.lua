@@ -4,17 +4,19 @@
 local location = require "location"
 local quality = require "quality"
 
+-- D28: SRI's allocation phase is ad selection, its broadcast phase is creative delivery (section 3).
+local CATEGORIES = {
+  "adSelection.adPlatform", "adSelection.dataTransfer",
+  "creativeDelivery.adPlatform", "creativeDelivery.dataTransfer", "creativeDelivery.consumerDevice",
+}
+
 model {
   id = "sri", version = "2.1",
   title = "SRI x AD V2.1 digital campaign carbon framework",
   framework = "SRI x Alliance Digitale common base (socle commun) V2.1",
   source = "SRISyndicatRegiesInternet/SRIxAD-DigitalCampaignsCarbonFramework SRIxAD-Database_V2.1_Excel_ENG.xlsx @e755c18",
   packs = { "sri-2.1" },
-  -- D28: SRI's allocation phase is ad selection, its broadcast phase is creative delivery (section 3).
-  categories = {
-    "adSelection.adPlatform", "adSelection.dataTransfer",
-    "creativeDelivery.adPlatform", "creativeDelivery.dataTransfer", "creativeDelivery.consumerDevice",
-  },
+  categories = CATEGORIES,
 }
 
 local DEVICES = { "phone", "pc", "tablet", "tv" }          -- D18 (no "Other" column)
@@ -174,7 +176,7 @@ local function resolve_time(row, c, p)
   end
   if TIMED_FORMATS[row.format] then
     local completion = row.completion_rate ~= nil and row.completion_rate + 0.0 or 1.0
-    return p.trace("terminal.view_seconds", row.duration_seconds * completion), false
+    return p.trace("terminal.view_seconds", (row.duration_seconds + 0.0) * completion), false
   end
   return p.trace("terminal.view_seconds", c.terminal.default_exposure_seconds + 0.0), true
 end
@@ -309,6 +311,7 @@ end
 ---------------------------------------------------------------------------------------------------------------
 -- Data quality (section 9): the keys each category reads for this row (9.3), then grades and classes.
 ---------------------------------------------------------------------------------------------------------------
+-- Appends prefix .. name for every name to the list `into`, and returns it.
 local function prefixed(prefix, names, into)
   for _, n in ipairs(names) do into[#into + 1] = prefix .. n end
   return into
@@ -323,52 +326,63 @@ local function location_keys(row, entries, into)
   return into
 end
 
-local function read_keys(ctx)
-  local row, r = ctx.row, ctx.res
-  local keys = {}
-  local alloc_common = prefixed("allocation.", { "server_share_fr", "server_share_intl",
-    "ef_server_fr_kg_per_kwh", "ef_server_intl_kg_per_kwh" }, {})
-  keys["adSelection.adPlatform"] = prefixed("allocation.", { "servers_per_path", "auction_time_h",
-    "vm_power_kw", "pue", "other_uses_uplift", "server_embodied_kg_per_year", "vms_per_server",
-    "hours_per_year" }, prefixed("", r.path_keys, prefixed("", alloc_common, {})))
-  keys["adSelection.dataTransfer"] = prefixed("allocation.", { "requests_per_path", "request_kb",
-    "request_size_margin", "fixed_network_share", "fixed_network_kwh_per_kb", "dc_country_traffic_share",
-    "fixed_network_embodied_kg_per_kb" }, prefixed("", r.path_keys, prefixed("", alloc_common, {})))
-  keys["creativeDelivery.adPlatform"] = prefixed("broadcast.", { "pue", "server_kwh_per_kb_fr",
-    "server_kwh_per_kb_intl", "server_share_fr", "server_share_intl", "ef_server_fr_kg_per_kwh",
-    "ef_server_intl_kg_per_kwh", "server_embodied_kg_per_year", "seconds_per_year",
-    "server_bandwidth_kb_per_s" }, {})
-  local network = prefixed("broadcast.", { "audience_traffic_share", "dc_traffic_share", "server_share_fr",
+local ALLOC_SERVER_MIX = { "server_share_fr", "server_share_intl", "ef_server_fr_kg_per_kwh",
+  "ef_server_intl_kg_per_kwh" }
+
+-- Allocation keys: the category's own, the server-location mix, the base path key and each pack
+-- activation share the row used (5.2).
+local function allocation_keys(own, r)
+  return prefixed("", r.path_keys, prefixed("allocation.", ALLOC_SERVER_MIX, prefixed("allocation.", own, {})))
+end
+
+local function network_keys(row, r)
+  local keys = prefixed("broadcast.", { "audience_traffic_share", "dc_traffic_share", "server_share_fr",
     "server_share_intl", "ef_server_fr_kg_per_kwh", "ef_server_intl_kg_per_kwh" }, {})
   for _, net in ipairs({ { "fixed", r.fixed_share }, { "mobile", r.mobile_share } }) do
     local n, share = net[1], net[2]
-    if share > 0 then
-      prefixed("broadcast.", { "network_kwh_per_kb." .. n, "network_embodied_kg_per_kb." .. n }, network)
-      if not r.network_given then network[#network + 1] = "broadcast.network_share." .. n end
+    if share > 0 then                                             -- zero weights are skipped (D25)
+      prefixed("broadcast.", { "network_kwh_per_kb." .. n, "network_embodied_kg_per_kb." .. n }, keys)
+      if not r.network_given then keys[#keys + 1] = "broadcast.network_share." .. n end
     end
   end
-  keys["creativeDelivery.dataTransfer"] = location_keys(row, r.entries, network)
-  local device = { "terminal.hours_per_second", "terminal.days_per_year" }
-  if r.default_time then device[#device + 1] = "terminal.default_exposure_seconds" end
+  return location_keys(row, r.entries, keys)
+end
+
+local function device_keys(row, r)
+  local keys = { "terminal.hours_per_second", "terminal.days_per_year" }
+  if r.default_time then keys[#keys + 1] = "terminal.default_exposure_seconds" end
   for _, d in ipairs(DEVICES) do
-    if r.devices[d] > 0 then
+    if r.devices[d] > 0 then                                      -- zero weights are skipped (D25)
       if d == "phone" then
-        prefixed("terminal.", { "phone_wh_per_s.browser", "phone_wh_per_s.social_app" }, device)
+        prefixed("terminal.", { "phone_wh_per_s.browser", "phone_wh_per_s.social_app" }, keys)
       else
-        device[#device + 1] = "terminal.watts." .. d
+        keys[#keys + 1] = "terminal.watts." .. d
       end
-      prefixed("terminal.", { "embodied_kg_per_year." .. d, "lifespan_years." .. d, "daily_hours." .. d }, device)
+      prefixed("terminal.", { "embodied_kg_per_year." .. d, "lifespan_years." .. d, "daily_hours." .. d }, keys)
     end
   end
-  keys["creativeDelivery.consumerDevice"] = location_keys(row, r.entries, device)
-  return keys
+  return location_keys(row, r.entries, keys)
+end
+
+-- The graded pack keys each category's equations read for this row (9.3).
+local function read_keys(ctx)
+  local row, r = ctx.row, ctx.res
+  return {
+    ["adSelection.adPlatform"] = allocation_keys({ "servers_per_path", "auction_time_h", "vm_power_kw", "pue",
+      "other_uses_uplift", "server_embodied_kg_per_year", "vms_per_server", "hours_per_year" }, r),
+    ["adSelection.dataTransfer"] = allocation_keys({ "requests_per_path", "request_kb", "request_size_margin",
+      "fixed_network_share", "fixed_network_kwh_per_kb", "dc_country_traffic_share",
+      "fixed_network_embodied_kg_per_kb" }, r),
+    ["creativeDelivery.adPlatform"] = prefixed("broadcast.", { "pue", "server_kwh_per_kb_fr",
+      "server_kwh_per_kb_intl", "server_share_fr", "server_share_intl", "ef_server_fr_kg_per_kwh",
+      "ef_server_intl_kg_per_kwh", "server_embodied_kg_per_year", "seconds_per_year",
+      "server_bandwidth_kb_per_s" }, {}),
+    ["creativeDelivery.dataTransfer"] = network_keys(row, r),
+    ["creativeDelivery.consumerDevice"] = device_keys(row, r),
+  }
 end
 
 -- Traces dq.input_level, dq.robustness.* and dq.uncertainty.* (codes, plus `.label` texts for explain).
-local CATEGORIES = {
-  "adSelection.adPlatform", "adSelection.dataTransfer",
-  "creativeDelivery.adPlatform", "creativeDelivery.dataTransfer", "creativeDelivery.consumerDevice",
-}
 
 local function trace_quality(ctx, p)
   local level = p.trace("dq.input_level", quality.input_level(ctx.row, ctx.res.entries))
