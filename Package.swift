@@ -19,7 +19,7 @@ let package = Package(
         // header) so SwiftPM rebuilds it when it changes. The archive is linked statically (Docs/HOST.md).
         .target(name: "CLuaShim",
                 cSettings: [.unsafeFlags(["-O2"])],
-                linkerSettings: [.unsafeFlags(["-Xlinker", "/usr/lib/x86_64-linux-gnu/liblua5.4.a"]),
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-l:liblua5.4.a"]),
                                  .linkedLibrary("m"), .linkedLibrary("dl")]),
         .target(name: "LuaHost", dependencies: ["CLuaShim"]),
         .target(name: "PlumeCore",

@@ -225,11 +225,32 @@ void plume_set_key_order(lua_State *L, int table_index, int keys_index) {
     lua_pop(L, 1);
 }
 
+void plume_mark_list(lua_State *L, int table_index) {
+    table_index = lua_absindex(L, table_index);
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    lua_pushvalue(L, table_index);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* kind(t) -> "object" or "list" for tables the host pushed, nothing for others. */
+static int table_kind(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (lua_istable(L, -1)) { lua_pushliteral(L, "object"); return 1; }
+    if (lua_isboolean(L, -1)) { lua_pushliteral(L, "list"); return 1; }
+    return 0;
+}
+
+void plume_push_kind_function(lua_State *L) { lua_pushcfunction(L, table_kind); }
+
 static int ordered_keys(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
-    if (!lua_isnil(L, -1)) {
+    if (lua_istable(L, -1)) {
         /* a copy, so scripts cannot edit the host's record */
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
         lua_createtable(L, (int)n, 0);

@@ -410,6 +410,12 @@ public final class LuaState {
         plume_set_null_sentinel(L)
     }
 
+    /// Pushes `kind(t)`: "object" or "list" for tables the host pushed.
+    public func kindFunction() -> LuaRef {
+        plume_push_kind_function(L)
+        return popRef()
+    }
+
     public func tracebackFunction() -> LuaRef {
         plume_push_traceback_function(L)
         return popRef()
@@ -504,6 +510,9 @@ struct LuaStackReader {
     }
 
     func push(_ value: LuaValue) {
+        // Nested tables hold a few slots per level; the C API does not check, so reserve them here.
+        if case .array = value { lua_checkstack(L, 8) }
+        if case .object = value { lua_checkstack(L, 8) }
         switch value {
         case .nil, .opaque: lua_pushnil(L)
         case .boolean(let b): lua_pushboolean(L, b ? 1 : 0)
@@ -521,6 +530,7 @@ struct LuaStackReader {
                 }
                 lua_rawseti(L, -2, lua_Integer(i + 1))
             }
+            plume_mark_list(L, -1)
         case .object(let members):
             lua_createtable(L, 0, Int32(members.count))
             lua_createtable(L, Int32(members.count), 0)

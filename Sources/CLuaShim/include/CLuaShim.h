@@ -40,6 +40,11 @@ void plume_push_callback(lua_State *L, plume_callback callback, void *context);
 
 /// Records the key order of the table at `table_index` as the sequence at `keys_index`.
 void plume_set_key_order(lua_State *L, int table_index, int keys_index);
+/// Marks the table at `table_index` as a list the host pushed (so an empty list and an empty object
+/// stay distinguishable).
+void plume_mark_list(lua_State *L, int table_index);
+/// Pushes `kind(t)`: "object" or "list" for tables the host pushed, nothing otherwise.
+void plume_push_kind_function(lua_State *L);
 /// Pushes the `ordered_keys(t)` function scripts use to read key order back.
 void plume_push_key_order_function(lua_State *L);
 

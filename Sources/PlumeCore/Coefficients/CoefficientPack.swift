@@ -10,20 +10,27 @@ public struct CoefficientEntry: Sendable {
     public let source: String
     /// Citations of single entries, by dotted path below the key.
     public let sources: [String: String]
+    /// Units of single entries where a table mixes units, by dotted path below the key.
+    public let units: [String: String]
     public let range: ClosedRange<Double>?
     public let quality: String?
     public let notes: String?
     public let line: Int
 
     /// The citation of `path` (a dotted path below the key, or "" for the key itself).
-    public func source(for path: String) -> String {
+    public func source(for path: String) -> String { Self.nearest(sources, path) ?? source }
+
+    /// The unit of `path`: the most specific `units` entry, else the key's unit.
+    public func unit(for path: String) -> String { Self.nearest(units, path) ?? unit }
+
+    static func nearest(_ map: [String: String], _ path: String) -> String? {
         var p = path
         while !p.isEmpty {
-            if let s = sources[p] { return s }
+            if let s = map[p] { return s }
             guard let dot = p.lastIndex(of: ".") else { break }
             p = String(p[..<dot])
         }
-        return source
+        return nil
     }
 }
 
@@ -74,16 +81,19 @@ public struct CoefficientPack: Sendable {
             guard let src = v["source"]?.string, !src.isEmpty else {
                 throw PlumeError.config("\(file):\(line): '\(key)' has no source")
             }
-            var sources: [String: String] = [:]
-            if case .mapping(let m)? = v["sources"] {
+            func flatten(_ node: Node?) -> [String: String] {
+                var out: [String: String] = [:]
                 func walk(_ m: Node.Mapping, _ prefix: String) {
                     for (sk, sv) in m {
                         let p = prefix.isEmpty ? (sk.string ?? "") : prefix + "." + (sk.string ?? "")
-                        if case .mapping(let inner) = sv { walk(inner, p) } else if let s = sv.string { sources[p] = s }
+                        if case .mapping(let inner) = sv { walk(inner, p) } else if let s = sv.string { out[p] = s }
                     }
                 }
-                walk(m, "")
+                if case .mapping(let m)? = node { walk(m, "") }
+                return out
             }
+            let sources = flatten(v["sources"])
+            let units = flatten(v["units"])
             var range: ClosedRange<Double>?
             if case .sequence(let r)? = v["range"], r.count == 2, let lo = r[0].float ?? r[0].int.map(Double.init),
                let hi = r[1].float ?? r[1].int.map(Double.init), lo <= hi {
@@ -91,7 +101,7 @@ public struct CoefficientPack: Sendable {
             }
             let value = YAMLValue.convert(valueNode)
             if let range { try Self.checkRange(value, range, "\(file):\(line): '\(key)'") }
-            entries.append(CoefficientEntry(key: key, value: value, unit: unit, source: src, sources: sources,
+            entries.append(CoefficientEntry(key: key, value: value, unit: unit, source: src, sources: sources, units: units,
                                             range: range, quality: v["quality"]?.string, notes: v["notes"]?.string,
                                             line: line))
         }

@@ -60,7 +60,9 @@ public struct ResolvedCoefficients: Sendable {
     }
 
     public func unit(of path: String) -> String {
-        pack.entry(String(path.split(separator: ".").first ?? ""))?.unit ?? ""
+        let key = String(path.split(separator: ".").first ?? "")
+        guard let entry = pack.entry(key) else { return "" }
+        return entry.unit(for: path.count > key.count ? String(path.dropFirst(key.count + 1)) : "")
     }
 
     /// Replaces an entry, or adds one to a table the pack has. A top-level key the pack lacks, or a path

@@ -40,6 +40,16 @@ public final class Engine {
         if !pack.models.isEmpty, !pack.models.contains(model.info.id) {
             throw PlumeError.config("model \(model.info.id) does not accept coefficient pack \(id) (the pack serves \(pack.models.joined(separator: ", ")))")
         }
+        // Declared coefficients: the pack must have each, in the unit the model expects.
+        for need in model.info.coefficients {
+            let at = need.location.map { "\($0): " } ?? ""
+            guard let entry = pack.entry(need.name) else {
+                throw PlumeError.config("\(at)model \(model.info.id) needs coefficient '\(need.name)', which pack \(id) (\(pack.file)) lacks")
+            }
+            if let unit = need.unit, unit != entry.unit {
+                throw PlumeError.config("\(at)coefficient '\(need.name)': model \(model.info.id) expects unit '\(unit)', pack \(id) gives '\(entry.unit)' (\(pack.file):\(entry.line))")
+            }
+        }
         var resolved = ResolvedCoefficients(pack: pack)
         for o in overlays { try o.apply(to: &resolved) }
         for s in sets { try resolved.applySet(s) }

@@ -20,6 +20,14 @@ public struct ModelInfo: Sendable {
         public let location: String?
     }
 
+    /// A pack key the model declares it needs (`coefficient "name" { unit = ... }`).
+    public struct Coefficient: Sendable {
+        public let name: String
+        public let unit: String?
+        public let doc: String?
+        public let location: String?
+    }
+
     public let id: String
     public let version: String
     public let title: String
@@ -32,6 +40,7 @@ public struct ModelInfo: Sendable {
     /// Every declared category in computation order.
     public let declared: [Category]
     public let inputs: [Input]
+    public let coefficients: [Coefficient]
     /// This model, then the models it extends.
     public let chain: [String]
     public let files: [String]
@@ -73,5 +82,13 @@ public struct ModelInfo: Sendable {
             }
         }
         self.inputs = inputs
+        var coefficients: [Coefficient] = []
+        if case .array(let a)? = v["coefficients"] {
+            for c in a {
+                coefficients.append(Coefficient(name: c["name"]?.stringValue ?? "", unit: c["unit"]?.stringValue,
+                                                doc: c["doc"]?.stringValue, location: c["at"]?.stringValue))
+            }
+        }
+        self.coefficients = coefficients
     }
 }

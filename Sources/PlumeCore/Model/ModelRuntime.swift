@@ -85,6 +85,7 @@ public final class ModelRuntime {
                 return [.number(v)]
             }),
             ("keys", lua.orderedKeysFunction()),
+            ("kind", lua.kindFunction()),
             ("traceback", lua.tracebackFunction()),
             ("where", lua.whereFunction()),
         ])

@@ -70,6 +70,24 @@ local function is_finite(v) return type(v) == "number" and v == v and v ~= huge 
 P.ascii_trim, P.ascii_lower, P.ascii_upper = ascii_trim, ascii_lower, ascii_upper
 P.parse_number, P.is_number, P.is_finite = parse_number, is_number, is_finite
 P.reject = reject
+
+-- Lists and objects: tables the host pushed know which they are (so [] and {} differ); for tables a
+-- script made, a sequence is a list and anything else an object (an empty table is both).
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+function P.is_list(v)
+  if type(v) ~= "table" or v == NULL then return false end
+  local k = H.kind(v)
+  if k then return k == "list" end
+  return count(v) == #v
+end
+function P.is_object(v)
+  if type(v) ~= "table" or v == NULL then return false end
+  local k = H.kind(v)
+  if k then return k == "object" end
+  local n = count(v)
+  return n == 0 or n ~= #v
+end
+
 P.keys = function(t)
   if type(t) ~= "table" then return {} end
   local k = H.keys(t)
@@ -191,6 +209,43 @@ local function make_view(values, path, pack, top)
   return view
 end
 
+-- Without recording, reads go through tables (the VM's fast path), not functions: the view's
+-- __index is a table holding the values, whose own __index only handles unknown top-level keys.
+local function make_fast_view(values, path, pack, top)
+  local cache = {}
+  for k, v in pairs(values) do
+    local full = path and (path .. "." .. tostring(k)) or tostring(k)
+    cache[k] = type(v) == "table" and make_fast_view(v, full, pack, false) or v
+  end
+  if top then
+    setmetatable(cache, { __index = function(_, k)
+      local keys = {}
+      for key in pairs(values) do keys[#keys + 1] = key end
+      local near = closest(tostring(k), keys)
+      model_error("unknown coefficient '" .. tostring(k) .. "' in pack " .. pack ..
+        (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 2)
+    end })
+  end
+  local view = setmetatable({}, {
+    __index = cache,
+    __newindex = function(_, k)
+      model_error("coefficients are read-only (attempt to set '" .. (path and (path .. ".") or "") .. tostring(k) .. "')", 2)
+    end,
+    __len = function() return #values end,
+    __pairs = function(t)
+      return function(_, k)
+        local nk = next(values, k)
+        if nk == nil then return nil end
+        return nk, rawget(cache, nk)
+      end, t, nil
+    end,
+    __metatable = "coefficients",
+  })
+  PATH[view] = path
+  PACK_OF[view] = pack
+  return view
+end
+
 -- p.lookup(tbl, key): a required entry of a coefficient table.
 function P.lookup(tbl, key)
   local v = tbl[key]
@@ -295,9 +350,9 @@ local function check_input(decl, row, log)
     elseif t == "boolean" then
       if type(v) ~= "boolean" then reject(name, name .. " must be true or false") end
     elseif t == "object" then
-      if type(v) ~= "table" or v == NULL then reject(name, name .. " must be an object") end
+      if not P.is_object(v) then reject(name, name .. " must be an object") end
     elseif t == "list" then
-      if type(v) ~= "table" or v == NULL then reject(name, name .. " must be a list") end
+      if not P.is_list(v) then reject(name, name .. " must be a list") end
     end
   end
   if decl.check then decl.check(v, row, P, name) end
@@ -352,6 +407,7 @@ local function new_env(def, model_id)
       for k, v in pairs(parent.meta) do def.meta[k] = v end
       for _, n in ipairs(parent.input_order) do def.input_order[#def.input_order + 1] = n; def.inputs[n] = parent.inputs[n] end
       for _, n in ipairs(parent.cat_order) do def.cat_order[#def.cat_order + 1] = n; def.cats[n] = parent.cats[n] end
+      for _, n in ipairs(parent.coeff_order) do def.coeff_order[#def.coeff_order + 1] = n; def.coeffs[n] = parent.coeffs[n] end
       def.validate, def.prepare = parent.validate, parent.prepare
       def.chain = { parent.id }
       for _, id in ipairs(parent.chain) do def.chain[#def.chain + 1] = id end
@@ -385,6 +441,19 @@ local function new_env(def, model_id)
     end
   end
 
+  env.coefficient = function(name)
+    if type(name) ~= "string" then model_error("coefficient expects a pack key", 2) end
+    local at = H.where(2)
+    return function(spec)
+      if type(spec) ~= "table" then model_error("coefficient '" .. name .. "' expects a table", 2) end
+      local decl = copy(spec)
+      decl.name = name
+      decl.at = at
+      if not def.coeffs[name] then def.coeff_order[#def.coeff_order + 1] = name end
+      def.coeffs[name] = decl
+    end
+  end
+
   env.category = function(key)
     if type(key) ~= "string" then model_error("category expects a key", 2) end
     local at = H.where(2)
@@ -410,7 +479,7 @@ define = function(id, version)
   local source, chunk = H.read_model(id, version)
   if not source then loading[key] = nil; error(chunk, 0) end
   local def = { id = id, meta = {}, inputs = {}, input_order = {}, cats = {}, cat_order = {}, chain = {},
-                files = { chunk } }
+                coeffs = {}, coeff_order = {}, files = { chunk } }
   local env = new_env(def, id)
   local fn, err = load(source, "@" .. chunk, "t", env)
   if not fn then loading[key] = nil; error(err, 0) end
@@ -470,6 +539,10 @@ function R.check(def)
     end
     if d.check ~= nil and type(d.check) ~= "function" then add(d.at, "input '" .. n .. "': check must be a function") end
   end
+  for _, n in ipairs(def.coeff_order) do
+    local d = def.coeffs[n]
+    if type(d.unit) ~= "string" then add(d.at, "coefficient '" .. n .. "': unit = \"...\" is required") end
+  end
   if def.prepare ~= nil and type(def.prepare) ~= "function" then add(def.declared_at, "prepare must be a function") end
   if def.validate ~= nil and type(def.validate) ~= "function" then add(def.declared_at, "validate must be a function") end
   return problems
@@ -481,8 +554,12 @@ function R.describe(def)
   local out = {
     id = def.id, version = def.version, title = m.title, framework = m.framework, source = m.source,
     extends = m.extends, packs = m.packs or {}, categories = def.categories, chain = def.chain,
-    files = def.files, declared = {}, inputs = {},
+    files = def.files, declared = {}, inputs = {}, coefficients = {},
   }
+  for _, n in ipairs(def.coeff_order) do
+    local d = def.coeffs[n]
+    out.coefficients[#out.coefficients + 1] = { name = n, unit = d.unit, doc = d.doc, at = d.at }
+  end
   for _, k in ipairs(def.cat_order) do
     local c = def.cats[k]
     out.declared[#out.declared + 1] = { key = k, split = c.split == true, unit = c.unit or "g", doc = c.doc, at = c.at }
@@ -501,7 +578,8 @@ end
 -- Binds a definition to resolved coefficient values (a plain table from the host).
 function R.bind(def, values, pack_id)
   local inst = {
-    def = def, c = make_view(values, nil, pack_id, true), pack = pack_id,
+    def = def, pack = pack_id,
+    c = recording and make_view(values, nil, pack_id, true) or make_fast_view(values, nil, pack_id, true),
     included = def.included,
     model = { id = def.id, version = def.version, pack = pack_id },
   }

@@ -56,7 +56,7 @@ public struct CoverageReport: Sendable {
         let lines = files.reduce((0, 0)) { acc, f in (acc.0 + f.executable.filter { f.hit.contains($0) }.count, acc.1 + f.executable.count) }
         if lines.1 > 0 { parts.append(100 * Double(lines.0) / Double(lines.1)) }
         for m in models {
-            if !m.categories.isEmpty { parts.append(100 * Double(m.categoriesHit.count) / Double(m.categories.count)) }
+            if !m.categories.isEmpty { parts.append(100 * Double(m.categoriesHit.intersection(m.categories).count) / Double(m.categories.count)) }
         }
         return parts.isEmpty ? 0 : parts.reduce(0, +) / Double(parts.count)
     }
@@ -69,7 +69,7 @@ public final class VectorRunner {
     private var categoriesHit: [String: Set<String>] = [:]
     private var keysRead: [String: Set<String>] = [:]
     private var packsSeen: [String: ResolvedCoefficients] = [:]
-    private var modelsSeen: [String: LoadedModel] = [:]
+    private var modelsSeen: [String: LoadedModel] = [:]   // by "id version"
 
     public init(engine: Engine, coverage: Bool = false) {
         self.engine = engine
@@ -101,7 +101,7 @@ public final class VectorRunner {
             return SuiteResult(file: suite.file, name: suite.name, model: suite.model, pack: suite.pack, notes: [], cases: cases)
         }
         let (model, base) = setup
-        modelsSeen[model.info.id] = model
+        modelsSeen[model.info.id + " " + model.info.version] = model
         packsSeen[model.info.id + "/" + base.packID] = base
         var sharedBinding: BoundModel?
         for c in suite.cases {
@@ -243,7 +243,8 @@ public final class VectorRunner {
             let executable = Self.executableLines(file)
             report.files.append(.init(file: file, executable: executable, hit: Set(hits.keys)))
         }
-        for (id, model) in modelsSeen.sorted(by: { $0.key < $1.key }) {
+        for (label, model) in modelsSeen.sorted(by: { $0.key < $1.key }) {
+            let id = model.info.id
             let resolved = packsSeen.filter { $0.key.hasPrefix(id + "/") }.map(\.value)
             var keys = Set<String>(), entries = Set<String>()
             for r in resolved {
@@ -253,7 +254,7 @@ public final class VectorRunner {
                 }
             }
             let read = keysRead[id] ?? []
-            report.models.append(.init(model: id, categories: model.info.declared.map(\.key),
+            report.models.append(.init(model: label, categories: model.info.categories,
                                        categoriesHit: categoriesHit[id] ?? [],
                                        packKeys: keys.sorted(), keysRead: Set(read.compactMap { $0.split(separator: ".").first.map(String.init) }),
                                        entries: entries.sorted(), entriesRead: read.intersection(entries)))
@@ -281,6 +282,11 @@ public final class VectorRunner {
             if line.isEmpty || line.hasPrefix("--") { continue }
             let trivial: Set<String> = ["end", "else", "}", "},", ")", "})", "end)", "end,", "end }", "do", "then", "{", "]]", "end)", "}))"]
             if trivial.contains(line) { continue }
+            // Lua attributes a function definition to the line of its `end`, so a header line alone
+            // (`local function f(x)`, `compute = function(ctx, c, p)`) never runs by itself.
+            if line.hasSuffix(")"), line.hasPrefix("local function ") || line.hasPrefix("function ")
+                || line.range(of: #"^[\w\.\[\]"']+\s*=\s*function\s*\([^)]*\)$"#, options: .regularExpression) != nil
+                || line.range(of: #"^(local\s+)?[\w\.]+\s*=\s*function\s*\([^)]*\)$"#, options: .regularExpression) != nil { continue }
             out.append(i + 1)
         }
         return out
