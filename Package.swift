@@ -30,8 +30,15 @@ let package = Package(
         .executableTarget(name: "plume",
                           dependencies: ["PlumeCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Benchmark baseline (Docs/PERFORMANCE.md): the gmsf equations hand-written in Swift, a delivery-row
+        // generator, and the `plume-bench` driver.
+        .target(name: "GMSFNative", dependencies: ["PlumeCore", "LuaHost"]),
+        .target(name: "BenchSupport", dependencies: ["LuaHost"]),
+        .executableTarget(name: "plume-bench",
+                          dependencies: ["PlumeCore", "LuaHost", "GMSFNative", "BenchSupport",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost"]),
-        .testTarget(name: "PlumeCoreTests", dependencies: ["PlumeCore"],
+        .testTarget(name: "PlumeCoreTests", dependencies: ["PlumeCore", "GMSFNative", "BenchSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+print("plume-bench: work in progress")
