@@ -13,7 +13,7 @@ struct Plume: ParsableCommand {
 
 /// Options every command that loads models shares.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .customLong("models"), help: "Folder of model folders (default: ./Models or $PLUME_MODELS).")
+    @Option(name: .customLong("models"), help: "Folder(s) of model folders, A:B searched in order (default: $PLUME_MODELS, else ./Models).")
     var modelsDir: String?
 
     @Option(name: .customLong("grid-db"), help: "Hourly grid store (SQLite) made by `plume grid import` (default: $PLUME_GRID_DB).")

@@ -37,7 +37,8 @@ public final class Engine {
             throw PlumeError.config("model \(model.info.id) does not accept coefficient pack \(id) (accepted: \(model.info.packs.joined(separator: ", ")))")
         }
         let pack = try self.pack(id, for: model)
-        if !pack.models.isEmpty, !pack.models.contains(model.info.id) {
+        // A pack serves the models it names and every variant that extends one of them.
+        if !pack.models.isEmpty, !model.info.chain.contains(where: pack.models.contains) {
             throw PlumeError.config("model \(model.info.id) does not accept coefficient pack \(id) (the pack serves \(pack.models.joined(separator: ", ")))")
         }
         // Declared coefficients: the pack must have each, in the unit the model expects.

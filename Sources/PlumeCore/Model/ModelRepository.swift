@@ -2,29 +2,44 @@ import Foundation
 
 /// The folder of model folders (`Models/`): finds model scripts, helper modules and packs on disk.
 public struct ModelRepository: Sendable {
-    public let root: URL
+    /// Folders searched in order; a model id found in an earlier one hides the same id in later ones,
+    /// so a client's folder can hold variants that extend the shipped models.
+    public let roots: [URL]
+    public var root: URL { roots[0] }
 
     public init(root: URL) {
-        self.root = root.standardizedFileURL
+        roots = [root.standardizedFileURL]
     }
 
-    /// `Models/` below the working directory, or the folder named by PLUME_MODELS.
+    public init(roots: [URL]) {
+        precondition(!roots.isEmpty)
+        self.roots = roots.map(\.standardizedFileURL)
+    }
+
+    /// A search path (`A:B`) of model folders: the explicit one, else PLUME_MODELS, else `./Models`.
     public static func discover(explicit: String? = nil) -> ModelRepository {
-        if let explicit { return ModelRepository(root: URL(fileURLWithPath: explicit)) }
-        if let env = ProcessInfo.processInfo.environment["PLUME_MODELS"], !env.isEmpty {
-            return ModelRepository(root: URL(fileURLWithPath: env))
-        }
-        return ModelRepository(root: URL(fileURLWithPath: "Models"))
+        let env = ProcessInfo.processInfo.environment["PLUME_MODELS"]
+        let spec = explicit ?? ((env?.isEmpty == false) ? env! : "Models")
+        let parts = spec.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
+        return ModelRepository(roots: parts.isEmpty ? [URL(fileURLWithPath: "Models")] : parts)
     }
 
-    public func folder(of id: String) -> URL { root.appendingPathComponent(id) }
+    public func folder(of id: String) -> URL {
+        for r in roots where FileManager.default.fileExists(atPath: r.appendingPathComponent(id).appendingPathComponent("model.lua").path) {
+            return r.appendingPathComponent(id)
+        }
+        return root.appendingPathComponent(id)
+    }
 
     /// Model ids: folders holding a model.lua, sorted.
     public func modelIDs() -> [String] {
         let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: root.path) else { return [] }
-        return names.filter { fm.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("model.lua").path) }
-            .sorted()
+        var ids = Set<String>()
+        for r in roots {
+            guard let names = try? fm.contentsOfDirectory(atPath: r.path) else { continue }
+            for n in names where fm.fileExists(atPath: r.appendingPathComponent(n).appendingPathComponent("model.lua").path) { ids.insert(n) }
+        }
+        return ids.sorted()
     }
 
     /// Versions other than the default, from `model-<version>.lua` files.
@@ -47,7 +62,7 @@ public struct ModelRepository: Sendable {
         let dir = folder(of: id)
         guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.lua").path) else {
             let known = modelIDs()
-            throw PlumeError.config("unknown model '\(id)' in \(display(root))" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))"))
+            throw PlumeError.config("unknown model '\(id)' in \(roots.map(display).joined(separator: ":"))" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))"))
         }
         var file = dir.appendingPathComponent("model.lua")
         if let version, Self.isSafeName(version) {

@@ -356,7 +356,7 @@ local function check_input(decl, row, log)
     end
   end
   if decl.check then decl.check(v, row, P, name) end
-  if log then log[#log + 1] = { name = name, value = v, origin = origin } end
+  if log then log[#log + 1] = { name = name, value = v, origin = v == nil and "ABSENT" or origin } end
 end
 
 ---------------------------------------------------------------------------------------------------
