@@ -109,6 +109,95 @@ static int panic(lua_State *L) {
     return 0;
 }
 
+/* ---- Sandbox hardening: library functions that would escape the limits (Docs/HOST.md, "Sandbox").
+   Each guard checks its arguments, then runs the original C function (upvalue 1) in the same frame,
+   so argument errors still name the function the script called. */
+
+#define PLUME_MAX_C_LOOP ((lua_Unsigned)1 << 26)   /* elements a library C loop may visit in one call */
+
+static int call_original(lua_State *L) { return lua_tocfunction(L, lua_upvalueindex(1))(L); }
+
+/* setmetatable refuses a metatable with a __gc field. A finalizer runs whenever the collector gets to
+   it: during host pushes outside any deadline and with the memory cap lifted, and in lua_close, where
+   an endless __gc loop hangs the host. (Lua only marks an object for finalization if __gc is present
+   when setmetatable is called, so adding the field later is harmless.) */
+static int guard_setmetatable(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        int t = lua_rawget(L, 2);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL) return luaL_error(L, "__gc metamethods are not allowed in the sandbox");
+    }
+    return call_original(L);
+}
+
+/* string.rep("", n) loops n times in C even though the result is empty: with n = 2^62 it never
+   returns and the hook cannot interrupt C code. */
+static int guard_rep(lua_State *L) {
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (l == 0 && lsep == 0) { lua_pushliteral(L, ""); return 1; }
+    return call_original(L);
+}
+
+/* table.move(t, 1, 2^62, 1) visits every index in C (nils cost no memory): bound the range. */
+static int guard_move(lua_State *L) {
+    lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+    if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= PLUME_MAX_C_LOOP)
+        return luaL_error(L, "table.move: too many elements (at most %I)", (lua_Integer)PLUME_MAX_C_LOOP);
+    return call_original(L);
+}
+
+/* table.insert/remove shift elements up to #t in C; a __len metamethod can claim any length. */
+static int guard_shift(lua_State *L) {
+    if (lua_type(L, 1) == LUA_TTABLE && luaL_getmetafield(L, 1, "__len") != LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_Integer n = luaL_len(L, 1);
+        if (n < 0 || (lua_Unsigned)n >= PLUME_MAX_C_LOOP) return luaL_error(L, "table length %I is too large", n);
+    }
+    return call_original(L);
+}
+
+/* rawset would write straight into a read-only proxy (LuaState.readOnly marks its proxies with
+   __metatable = "read-only"), shadowing the real value for every reader. */
+static int guard_rawset(lua_State *L) {
+    int t = luaL_getmetafield(L, 1, "__metatable");
+    if (t != LUA_TNIL) {
+        int read_only = t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "read-only") == 0;
+        lua_pop(L, 1);
+        if (read_only) return luaL_error(L, "attempt to modify a read-only table with rawset");
+    }
+    return call_original(L);
+}
+
+/* A script's xpcall handler: when the error is the time limit it is raised from inside the hook, and
+   Lua runs the handler with hooks disabled, so a looping handler would never be interrupted. Once the
+   call is interrupted, the handler is skipped and the error passes through unchanged. */
+static int guarded_handler(lua_State *L) {
+    if (limits_of(L)->interrupted) return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int guard_xpcall(lua_State *L) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
+/* Replaces t[name] (t at the top of the stack) by `guard` wrapping the original. */
+static void guard_field(lua_State *L, const char *name, lua_CFunction guard) {
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, guard, 1);
+    lua_setfield(L, -2, name);
+}
+
 lua_State *plume_open(size_t memory_limit) {
     plume_limits *lim = calloc(1, sizeof(plume_limits));
     if (!lim) return NULL;
@@ -128,7 +217,26 @@ lua_State *plume_open(size_t memory_limit) {
     lua_pushnil(L); lua_setfield(L, -2, "collectgarbage");
     lua_pushcfunction(L, safe_load); lua_setfield(L, -2, "load");
     lua_pushcfunction(L, safe_print); lua_setfield(L, -2, "print");
+    guard_field(L, "setmetatable", guard_setmetatable);
+    guard_field(L, "rawset", guard_rawset);
+    guard_field(L, "xpcall", guard_xpcall);
+    lua_getfield(L, -1, LUA_STRLIBNAME);
+    guard_field(L, "rep", guard_rep);
     lua_pop(L, 1);
+    lua_getfield(L, -1, LUA_TABLIBNAME);
+    guard_field(L, "move", guard_move);
+    guard_field(L, "insert", guard_shift);
+    guard_field(L, "remove", guard_shift);
+    lua_pop(L, 1);
+    lua_pop(L, 1);
+    /* Strings share one metatable ({__index = string}) per state. Hiding it stops a script from
+       reaching it through getmetatable("") to redefine methods every other chunk (and the host's own
+       Lua code) calls on strings. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
     /* weak-keyed table: row object -> its keys in input order */
     lua_newtable(L);
     lua_newtable(L);
@@ -173,7 +281,12 @@ int plume_load(lua_State *L, const char *buffer, size_t length, const char *chun
 
 static int message_handler(lua_State *L) {
     if (lua_type(L, 1) == LUA_TSTRING) {
-        luaL_traceback(L, L, lua_tostring(L, 1), 1);
+        /* message .. "\n" .. traceback, not luaL_traceback(msg): that takes a C string and would cut
+           a message at its first NUL byte */
+        lua_pushvalue(L, 1);
+        lua_pushliteral(L, "\n");
+        luaL_traceback(L, L, NULL, 1);
+        lua_concat(L, 3);
         return 1;
     }
     if (lua_type(L, 1) == LUA_TTABLE) return 1;   /* structured errors pass through untouched */

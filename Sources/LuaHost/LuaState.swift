@@ -18,8 +18,11 @@ final class CallbackBox {
 /// An error a Swift callback throws to hand a script a specific error value.
 public struct LuaCallbackError: Error {
     public let value: LuaValue
-    public init(_ message: String) { value = .string(message) }
-    public init(value: LuaValue) { self.value = value }
+    /// A message gets the `chunk:line: ` of the calling Lua line, as errors of Lua's own C functions do;
+    /// a value is raised as is.
+    let addsPosition: Bool
+    public init(_ message: String) { value = .string(message); addsPosition = true }
+    public init(value: LuaValue) { self.value = value; addsPosition = false }
 }
 
 /// One sandboxed Lua 5.4 state with a memory cap and a per-call CPU deadline. Not thread-safe: create
@@ -31,6 +34,8 @@ public final class LuaState {
     private var boxes: [CallbackBox] = []
     private let slot: WatchdogSlot
     private let timeLimitNanos: UInt64
+    /// Protected calls in progress: more than one when a Swift callback calls back into Lua.
+    private var callDepth = 0
 
     /// - Parameters:
     ///   - memoryLimit: bytes the state may allocate (0 = unlimited).
@@ -76,6 +81,7 @@ public final class LuaState {
     @discardableResult
     public func call(_ function: LuaRef, _ args: [LuaValue] = []) throws -> [LuaValue] {
         let base = lua_gettop(L)
+        lua_checkstack(L, Int32(args.count) + 8)   // Lua guarantees only 20 free slots
         push(ref: function)
         for a in args { push(a) }
         try protectedCall(nargs: Int32(args.count), nresults: LUA_MULTRET)
@@ -98,17 +104,25 @@ public final class LuaState {
     /// The fast path: the caller pushes the function and `nargs` arguments itself, then reads the
     /// `nresults` results from the stack top and pops them.
     public func protectedCall(nargs: Int32, nresults: Int32) throws {
-        plume_reset_flags(L)
-        if timeLimitNanos > 0 {
-            slot.deadline.store(DispatchTime.now().uptimeNanoseconds + timeLimitNanos, ordering: .relaxed)
+        // A call made from inside a Swift callback runs under the outer call's deadline and flags:
+        // resetting them here, and clearing the deadline on return, would let the outer script run on
+        // without any time limit.
+        let outermost = callDepth == 0
+        if outermost {
+            plume_reset_flags(L)
+            if timeLimitNanos > 0 {
+                slot.deadline.store(DispatchTime.now().uptimeNanoseconds + timeLimitNanos, ordering: .relaxed)
+            }
         }
+        callDepth += 1
         let status = plume_pcall(L, nargs, nresults)
-        if timeLimitNanos > 0 { slot.deadline.store(0, ordering: .relaxed) }
+        callDepth -= 1
+        if outermost, timeLimitNanos > 0 { slot.deadline.store(0, ordering: .relaxed) }
         if status == LUA_OK { return }
         let interrupted = plume_interrupted(L) != 0
         let refused = plume_memory_refused(L) != 0
         let error = errorFromTop(status: status)
-        plume_reset_flags(L)
+        if outermost { plume_reset_flags(L) }
         if interrupted { throw LuaError.timeLimit(seconds: timeLimit) }
         if refused || status == LUA_ERRMEM { throw LuaError.memoryLimit(bytes: memoryLimit) }
         throw error
@@ -136,20 +150,34 @@ public final class LuaState {
 
     // MARK: Globals, functions, references
 
+    // Globals are read and written raw: a script may have given _G a metatable, and its __index or
+    // __newindex would otherwise run here, outside any protected call and deadline (an error there
+    // reaches the panic handler, which aborts the process).
+
     public func global(_ name: String) -> LuaRef? {
-        lua_getglobal(L, name)
-        if lua_type(L, -1) == LUA_TNIL { plume_pop(L, 1); return nil }
-        return popRef()
+        plume_pushglobaltable(L)
+        push(string: name)
+        lua_rawget(L, -2)
+        if lua_type(L, -1) == LUA_TNIL { plume_pop(L, 2); return nil }
+        let r = popRef()
+        plume_pop(L, 1)
+        return r
     }
 
     public func setGlobal(_ name: String, _ value: LuaValue) {
+        plume_pushglobaltable(L)
+        push(string: name)
         push(value)
-        lua_setglobal(L, name)
+        lua_rawset(L, -3)
+        plume_pop(L, 1)
     }
 
     public func setGlobal(_ name: String, ref: LuaRef) {
+        plume_pushglobaltable(L)
+        push(string: name)
         push(ref: ref)
-        lua_setglobal(L, name)
+        lua_rawset(L, -3)
+        plume_pop(L, 1)
     }
 
     /// Makes a Lua function that runs `body`.
@@ -186,8 +214,8 @@ public final class LuaState {
     /// `attempt to modify read-only table '<name>'`.
     public func readOnly(_ value: LuaValue, name: String) throws -> LuaRef {
         guard let helper = readOnlyHelper else { fatalError("read-only helper missing") }
-        let r = try call(helper, [value, .string(name)])
-        return ref(r.first ?? .nil)
+        // By reference: converting the proxy to a LuaValue would hand back a plain, writable copy.
+        return try invokeForRef(helper, [.value(value), .value(.string(name))])
     }
 
     private var readOnlyHelper: LuaRef?
@@ -223,53 +251,105 @@ public final class LuaState {
         end
         return function(v, name) if type(v) ~= "table" then return v end return wrap(v, name) end
         """
-        if let r = try? run(source, chunkName: "=(plume.readonly)").first {
-            readOnlyHelper = ref(r)
+        // The helper is a function: keep it by reference (run() converts results, and a function
+        // converts to .opaque, which pushes as nil).
+        if let chunk = try? load(source, chunkName: "=(plume.readonly)") {
+            readOnlyHelper = try? invokeForRef(chunk, [])
+            release(chunk)
         }
     }
 
     /// A `require` that serves the given modules, then `<root>/<name>.lua` files (dots are folders).
     /// Names with `..`, slashes or absolute paths are refused; each file runs once per require function,
     /// in `environment` when given (a table ref), so modules share their model's sandbox.
+    ///
+    /// Module values stay in Lua (a cache table read by a small Lua wrapper): converting them to
+    /// LuaValue and back, as a plain callback result would, turned a module's functions into nil and
+    /// gave every require a fresh copy of its table.
     public func makeRequire(modules: [String: LuaRef], root: URL?, environment: LuaRef? = nil) -> LuaRef {
-        var loaded: [String: LuaRef] = modules
+        plume_newtable(L)
+        let cache = popRef()
+        for (name, r) in modules {
+            push(ref: cache)
+            push(string: name)
+            push(ref: r)
+            lua_rawset(L, -3)
+            plume_pop(L, 1)
+        }
         var loading: Set<String> = []
-        return function { [unowned self] args in
-            guard case .string(let name)? = args.first else {
-                throw LuaCallbackError("require: module name must be a string")
-            }
-            if let r = loaded[name] { return [self.get(r)] }
+        let notFound = { (name: String) -> [LuaValue] in
+            [.string("module '\(name)' not found (only host modules and files of the model's folder can be required)")]
+        }
+        // loader(name): runs the module file and stores its value in cache[name]; returns a message
+        // when the module cannot be found (the wrapper raises it at the caller's line).
+        let loader = function { [unowned self] args in
+            guard case .string(let name)? = args.first else { return [.string("require: module name must be a string")] }
             let allowed = name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }
-            guard allowed, !name.contains(".."), !name.hasPrefix("."), let root else {
-                throw LuaCallbackError("module '\(name)' not found (only host modules and files of the model's folder can be required)")
-            }
+            guard allowed, !name.contains(".."), !name.hasPrefix("."), let root else { return notFound(name) }
             let file = root.appendingPathComponent(name.replacingOccurrences(of: ".", with: "/") + ".lua")
-            guard let source = try? String(contentsOf: file, encoding: .utf8) else {
-                throw LuaCallbackError("module '\(name)' not found (only host modules and files of the model's folder can be required)")
-            }
-            guard !loading.contains(name) else { throw LuaCallbackError("require: module '\(name)' requires itself") }
+            guard let source = try? String(contentsOf: file, encoding: .utf8) else { return notFound(name) }
+            guard !loading.contains(name) else { return [.string("require: module '\(name)' requires itself")] }
             loading.insert(name)
             defer { loading.remove(name) }
             let chunk: LuaRef
             do {
                 chunk = try self.load(source, chunkName: self.displayPath(file))
             } catch let e as LuaError {
-                throw LuaCallbackError(e.message)
+                throw LuaCallbackError(value: .string(e.message))   // already names file and line
             }
+            defer { self.release(chunk) }
             if let environment { self.setEnvironment(of: chunk, to: environment) }
-            // The module body runs as a nested call; its errors propagate as Lua errors.
-            let results = try self.callNested(chunk, [.string(name)])
-            let value = results.first ?? .boolean(true)
-            let r = self.ref(value)
-            loaded[name] = r
-            return [self.get(r)]
+            try self.runModule(chunk, name: name, into: cache)
+            return []
         }
+        let wrapper = """
+        local cache, loader, error, type = ...
+        return function(name)
+          if type(name) ~= "string" then error("require: module name must be a string", 2) end
+          local v = cache[name]
+          if v == nil then
+            local message = loader(name)
+            if message then error(message, 2) end
+            v = cache[name]
+          end
+          return v
+        end
+        """
+        guard let chunk = try? load(wrapper, chunkName: "=(plume.require)") else { return loader }
+        defer { release(chunk) }
+        guard let error = global("error"), let type = global("type") else { return loader }
+        defer { release(error); release(type) }
+        return (try? invokeForRef(chunk, [.ref(cache), .ref(loader), .ref(error), .ref(type)])) ?? loader
+    }
+
+    /// Runs a module chunk from inside the require callback and stores its value (true when it returns
+    /// nothing) in `cache[name]` as is. Errors come back as LuaCallbackError so the trampoline raises
+    /// them in the calling script.
+    func runModule(_ fn: LuaRef, name: String, into cache: LuaRef) throws {
+        let base = lua_gettop(L)
+        push(ref: fn)
+        push(string: name)
+        if plume_pcall(L, 1, 1) != LUA_OK {
+            let v = value(at: -1)
+            lua_settop(L, base)
+            throw LuaCallbackError(value: v)
+        }
+        if lua_type(L, -1) == LUA_TNIL {
+            plume_pop(L, 1)
+            lua_pushboolean(L, 1)
+        }
+        push(ref: cache)          // value, cache
+        push(string: name)        // value, cache, name
+        lua_pushvalue(L, -3)      // value, cache, name, value
+        lua_rawset(L, -3)         // value, cache
+        lua_settop(L, base)
     }
 
     /// Runs a function from inside a callback: errors come back as LuaCallbackError so the trampoline
     /// raises them in the calling script.
     func callNested(_ fn: LuaRef, _ args: [LuaValue]) throws -> [LuaValue] {
         let base = lua_gettop(L)
+        lua_checkstack(L, Int32(args.count) + 8)
         push(ref: fn)
         for a in args { push(a) }
         let status = plume_pcall(L, Int32(args.count), LUA_MULTRET)
@@ -310,6 +390,7 @@ public final class LuaState {
     /// Calls `function` and returns its results converted.
     public func invoke(_ function: LuaRef, _ args: [Argument]) throws -> [LuaValue] {
         let base = lua_gettop(L)
+        lua_checkstack(L, Int32(args.count) + 8)
         push(ref: function)
         for a in args {
             switch a {
@@ -334,6 +415,7 @@ public final class LuaState {
     /// Calls `function` and keeps its first result by reference.
     public func invokeForRef(_ function: LuaRef, _ args: [Argument]) throws -> LuaRef {
         let base = lua_gettop(L)
+        lua_checkstack(L, Int32(args.count) + 8)
         push(ref: function)
         for a in args {
             switch a {
@@ -487,13 +569,19 @@ private let swiftCallbackEntry: plume_callback = { L, context in
     do {
         let results = try box.body(args)
         let writer = LuaStackReader(L: L)
+        // The trampoline reserved 32 slots; a callback may return more values than that.
+        lua_checkstack(L, Int32(results.count) + 8)
         for r in results { writer.push(r) }
         return Int32(results.count)
     } catch let e as LuaCallbackError {
-        LuaStackReader(L: L).push(e.value)
+        if e.addsPosition, case .string(let message) = e.value {
+            LuaStackReader(L: L).push(message: message)
+        } else {
+            LuaStackReader(L: L).push(e.value)
+        }
         return -1
     } catch {
-        LuaStackReader(L: L).push(.string("\(error)"))
+        LuaStackReader(L: L).push(message: "\(error)")
         return -1
     }
 }
@@ -507,6 +595,14 @@ struct LuaStackReader {
         s.withUTF8 { buf in
             buf.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
         }
+    }
+
+    /// Pushes `chunk:line: message` naming the Lua line that called the running C function (what
+    /// luaL_error does), so a callback's error reads like an error of Lua's own library functions.
+    func push(message: String) {
+        luaL_where(L, 1)
+        push(string: message)
+        lua_concat(L, 2)
     }
 
     func push(_ value: LuaValue) {

@@ -53,6 +53,10 @@ final class Watchdog: Sendable {
                 guard d != 0, now > d else { continue }
                 slot.state.withLock { bits in
                     guard bits != 0, let raw = UnsafeRawPointer(bitPattern: bits) else { return }
+                    // Look again: the call may have finished (and another started) since the load above.
+                    // This narrows, but does not close, the window for a spurious interrupt (Docs/HOST.md).
+                    let again = slot.deadline.load(ordering: .relaxed)
+                    guard again != 0, DispatchTime.now().uptimeNanoseconds > again else { return }
                     plume_interrupt(OpaquePointer(raw))
                 }
             }
