@@ -15,6 +15,7 @@ typedef struct {
 
 static const char *KEY_ORDER = "plume.keyorder";
 static const char *COVERAGE = "plume.coverage";
+static const char *KEY_TEMPLATE = "plume.keytemplate";
 
 static void *plume_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     plume_limits *lim = (plume_limits *)ud;
@@ -244,6 +245,13 @@ lua_State *plume_open(size_t memory_limit) {
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    /* weak-keyed table: row object -> a shared list of possible keys, in order (rows of one CSV file) */
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
     return L;
 }
 
@@ -349,6 +357,11 @@ void plume_mark_list(lua_State *L, int table_index) {
 
 /* kind(t) -> "object" or "list" for tables the host pushed, nothing for others. */
 static int table_kind(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (lua_istable(L, -1)) { lua_pushliteral(L, "object"); return 1; }
+    lua_pop(L, 2);
     lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
@@ -359,7 +372,35 @@ static int table_kind(lua_State *L) {
 
 void plume_push_kind_function(lua_State *L) { lua_pushcfunction(L, table_kind); }
 
+void plume_set_key_template(lua_State *L, int table_index, int template_index) {
+    table_index = lua_absindex(L, table_index);
+    template_index = lua_absindex(L, template_index);
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
+    lua_pushvalue(L, table_index);
+    lua_pushvalue(L, template_index);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 static int ordered_keys(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (lua_istable(L, -1)) {
+        /* the template's keys that this row has */
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1), j = 0;
+        lua_createtable(L, (int)n, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -2, i);
+            lua_pushvalue(L, -1);
+            lua_rawget(L, 1);
+            int present = !lua_isnil(L, -1);
+            lua_pop(L, 1);
+            if (present) lua_rawseti(L, -2, ++j); else lua_pop(L, 1);
+        }
+        return 1;
+    }
+    lua_pop(L, 2);
     lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);

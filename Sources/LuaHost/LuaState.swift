@@ -531,6 +531,23 @@ public final class LuaState {
 
     public func push(_ value: LuaValue) { LuaStackReader(L: L).push(value) }
 
+    /// Pushes a new table sized for `array` sequence and `hash` other entries.
+    @inline(__always) public func newTable(array: Int32 = 0, hash: Int32 = 0) { lua_createtable(L, array, hash) }
+
+    /// `t[k] = v` without metamethods, where `t` is at `table` and k, v are the two values on top (popped).
+    @inline(__always) public func rawSet(table: Int32) { lua_rawset(L, table) }
+
+    /// Gives the object at `index` the key order of the shared list held by `template` (its keys, in
+    /// order, filtered by which the object has): one reference per row instead of a list per row.
+    public func setKeyTemplate(at index: Int32, template: LuaRef) {
+        let t = lua_absindex(L, index)
+        push(ref: template)
+        plume_set_key_template(L, t, -1)
+        plume_pop(L, 1)
+    }
+
+    @inline(__always) public func reserve(_ slots: Int32) { lua_checkstack(L, slots) }
+
     public var top: Int32 {
         get { lua_gettop(L) }
         set { lua_settop(L, newValue) }

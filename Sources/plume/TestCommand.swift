@@ -29,7 +29,10 @@ struct Test: ParsableCommand {
             }
             var suites: [SuiteResult] = []
             var errors: [String] = []
-            for url in VectorSuite.files(in: targets) {
+            let files = VectorSuite.files(in: targets)
+            // A run that checks nothing must not look green.
+            if files.isEmpty { throw Failure("no vector files found in \(targets.isEmpty ? "Models/*/vectors" : targets.joined(separator: ", "))") }
+            for url in files {
                 do {
                     let suite = try VectorSuite(url: url)
                     let result = runner.run(suite)

@@ -40,6 +40,9 @@ void plume_push_callback(lua_State *L, plume_callback callback, void *context);
 
 /// Records the key order of the table at `table_index` as the sequence at `keys_index`.
 void plume_set_key_order(lua_State *L, int table_index, int keys_index);
+/// Records that the object at `table_index` has its keys in the order of the shared list at
+/// `template_index`, filtered by presence (rows of one CSV file share their header's order).
+void plume_set_key_template(lua_State *L, int table_index, int template_index);
 /// Marks the table at `table_index` as a list the host pushed (so an empty list and an empty object
 /// stay distinguishable).
 void plume_mark_list(lua_State *L, int table_index);

@@ -18,6 +18,9 @@ public struct Overlay: Sendable {
     public let file: String
     public let values: [Value]
     public let hash: String
+    /// Line of the `pack:` field, so a pack mismatch found at apply time can cite file:line like every
+    /// other overlay error (it used to name the file only).
+    public let packLine: Int
 
     public init(url: URL, today: Date = Date()) throws {
         file = display(url)
@@ -27,7 +30,7 @@ public struct Overlay: Sendable {
         }
         hash = "sha256:" + SHA256.hex(Array(text.utf8))
         let root = try YAMLValue.load(text, file: file)
-        let known: Set<String> = ["overlay", "pack", "author", "values", "description", "title"]
+        let known: Set<String> = ["overlay", "pack", "author", "values", "description"]
         if case .mapping(let m) = root {
             for (k, _) in m where !known.contains(k.string ?? "") {
                 throw PlumeError.config("\(file):\(YAMLValue.line(k)): unknown overlay field '\(k.string ?? "")' (expected \(known.sorted().joined(separator: ", ")))")
@@ -39,6 +42,9 @@ public struct Overlay: Sendable {
         self.id = id
         self.pack = pack
         self.author = author
+        var packLine = 1
+        if case .mapping(let m) = root { for (k, _) in m where k.string == "pack" { packLine = YAMLValue.line(k) } }
+        self.packLine = packLine
         guard case .mapping(let m)? = root["values"] else { throw PlumeError.config("\(file): 'values' must be a mapping") }
         let todayText = Self.isoDay(today)
         var values: [Value] = []
@@ -79,7 +85,7 @@ public struct Overlay: Sendable {
     /// Applies every value; errors name the overlay file and line.
     public func apply(to resolved: inout ResolvedCoefficients) throws {
         guard pack == resolved.packID else {
-            throw PlumeError.config("\(file): overlay \(id) applies to pack \(pack), not to \(resolved.packID)")
+            throw PlumeError.config("\(file):\(packLine): overlay \(id) applies to pack \(pack), not to \(resolved.packID)")
         }
         for v in values {
             do {

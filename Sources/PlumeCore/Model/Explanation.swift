@@ -27,10 +27,10 @@ public struct LuaValueBox {
             guard let r = b.records.first, r.number == index else { continue }
             if let e = r.error { throw PlumeError.config("\(path) row \(index) (line \(r.line)): \(e)") }
             if let shape = source.shape {
-                guard r.fields.count == shape.columns.count else {
-                    throw PlumeError.config("\(path) row \(index) (line \(r.line)): expected \(shape.columns.count) fields, found \(r.fields.count)")
+                guard r.record.count == shape.columns.count else {
+                    throw PlumeError.config("\(path) row \(index) (line \(r.line)): expected \(shape.columns.count) fields, found \(r.record.count)")
                 }
-                return LuaValueBox(value: try shape.row(r.fields))
+                return LuaValueBox(value: try shape.row(r.record))
             }
             return try r.raw.withUnsafeBytes { LuaValueBox(value: try JSONValue.parse(bytes: $0)) }
         }

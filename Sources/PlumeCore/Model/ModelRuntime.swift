@@ -155,6 +155,18 @@ public final class ModelRuntime {
         return finish(base: base, nargs: 2)
     }
 
+    /// Evaluates the row `pushRow` pushes onto the stack (the fast path: no Swift row value).
+    public func evaluate(_ bound: BoundModel, pushRow: () throws -> Void) throws -> RowOutcome {
+        let base = lua.top
+        lua.push(ref: fnEval)
+        lua.push(ref: bound.ref)
+        do { try pushRow() } catch {
+            lua.top = base
+            throw error
+        }
+        return finish(base: base, nargs: 2)
+    }
+
     /// Reads R.eval's results from the stack.
     func finish(base: Int32, nargs: Int32) -> RowOutcome {
         do {

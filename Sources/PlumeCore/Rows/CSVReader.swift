@@ -1,13 +1,23 @@
 import Foundation
 import LuaHost
 
-/// One CSV record: unquoted field bytes, the original text (for rejects) and its first line number.
+/// One CSV record: unquoted field bytes back to back (`ends[i]` is where field i stops), the original
+/// text (for rejects) and its first line number. Flat storage keeps a row to three allocations.
 public struct CSVRecord: Sendable {
-    public var fields: [[UInt8]] = []
+    public var bytes: [UInt8] = []
+    public var ends: [Int] = []
     public var raw: [UInt8] = []
     public var line: Int = 0
     /// A problem of the record itself (bad quoting); the row is rejected with it.
     public var error: String?
+
+    public init() {}
+
+    public var count: Int { ends.count }
+
+    public func field(_ i: Int) -> ArraySlice<UInt8> { bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]] }
+
+    public var fields: [[UInt8]] { (0..<count).map { Array(field($0)) } }
 }
 
 /// A streaming RFC 4180 reader over a file descriptor: constant memory however long the file.
@@ -50,30 +60,24 @@ public final class CSVReader {
         return true
     }
 
-    /// Reads the next record; false at the end of input. Blank lines are skipped.
+    /// Reads the next record into `rec` (its storage is reused); false at the end of input. Blank
+    /// lines are skipped.
     public func next(_ rec: inout CSVRecord) -> Bool {
         while true {
             if start >= end && !refill() { return false }
-            // Scan one record from `start`; if the buffer ends inside it, refill and rescan.
+            rec.bytes.removeAll(keepingCapacity: true)
+            rec.ends.removeAll(keepingCapacity: true)
             var i = start
-            var fields: [[UInt8]] = []
-            var field: [UInt8] = []
+            var fieldStart = 0          // index in rec.bytes where the current field began
             var quoted = false, inQuotes = false, afterQuote = false
             var error: String?
             var lines = 0
-            var complete = false
             while true {
                 if i >= end {
-                    if eof {
-                        complete = true
-                        if inQuotes { error = "unterminated quoted field" }
-                        break
-                    }
                     let offset = i - start
-                    if !refill() {
-                        complete = true
-                        if inQuotes { error = "unterminated quoted field" }
+                    if eof || !refill() {
                         i = start + offset
+                        if inQuotes { error = "unterminated quoted field" }
                         break
                     }
                     i = start + offset
@@ -88,59 +92,70 @@ public final class CSVReader {
                             i = start + offset
                             continue
                         }
-                        if i + 1 < end && buffer[i + 1] == 34 { field.append(34); i += 2; continue }
+                        if i + 1 < end && buffer[i + 1] == 34 { rec.bytes.append(34); i += 2; continue }
                         inQuotes = false
                         afterQuote = true
                         i += 1
                         continue
                     }
                     if c == 10 { lines += 1 }
-                    field.append(c)
+                    rec.bytes.append(c)
                     i += 1
                     continue
                 }
                 if c == 44 {
-                    fields.append(field); field = []; quoted = false; afterQuote = false
+                    rec.ends.append(rec.bytes.count)
+                    fieldStart = rec.bytes.count
+                    quoted = false; afterQuote = false
                     i += 1
                     continue
                 }
                 if c == 10 {
                     i += 1
                     lines += 1
-                    complete = true
                     break
                 }
                 if c == 34 {
-                    if !quoted && field.allSatisfy({ $0 == 32 || $0 == 9 }) && !afterQuote {
+                    let blankSoFar = rec.bytes[fieldStart...].allSatisfy { $0 == 32 || $0 == 9 }
+                    if !quoted && blankSoFar && !afterQuote {
                         quoted = true
                         inQuotes = true
-                        field = []
+                        rec.bytes.removeSubrange(fieldStart...)
                         i += 1
                         continue
                     }
                     if error == nil { error = "bad quoting: a quote inside an unquoted field or after a closing quote" }
-                    field.append(c)
+                    rec.bytes.append(c)
                     i += 1
                     continue
                 }
-                if afterQuote && c != 13 && c != 32 && c != 9 {
-                    if error == nil { error = "bad quoting: text after a closing quote" }
+                if afterQuote {
+                    if c != 13 && c != 32 && c != 9 && error == nil { error = "bad quoting: text after a closing quote" }
+                } else {
+                    rec.bytes.append(c)
                 }
-                if !(afterQuote) { field.append(c) }
                 i += 1
             }
-            guard complete else { continue }
-            fields.append(field)
-            var raw = Array(buffer[start..<i])
-            while let last = raw.last, last == 10 || last == 13 { raw.removeLast() }
+            rec.ends.append(rec.bytes.count)
+            var rawEnd = i
+            while rawEnd > start, buffer[rawEnd - 1] == 10 || buffer[rawEnd - 1] == 13 { rawEnd -= 1 }
             let first = line
             line += max(lines, 1)
+            let blank = rawEnd == start && rec.ends.count == 1 && error == nil
+            if !blank {
+                rec.raw.removeAll(keepingCapacity: true)
+                rec.raw.append(contentsOf: buffer[start..<rawEnd])
+            }
             start = i
-            if raw.isEmpty && fields.count == 1 && error == nil { if start >= end && eof { return false }; continue }
+            if blank { continue }
             // a CR before the line end belongs to the line break, not the last field
-            if var lastField = fields.last, lastField.last == 13 { lastField.removeLast(); fields[fields.count - 1] = lastField }
-            rec.fields = fields
-            rec.raw = raw
+            if !quoted || !afterQuote, let last = rec.bytes.last, last == 13, rec.ends.last == rec.bytes.count {
+                let lastStart = rec.ends.count > 1 ? rec.ends[rec.ends.count - 2] : 0
+                if rec.bytes.count > lastStart {
+                    rec.bytes.removeLast()
+                    rec.ends[rec.ends.count - 1] -= 1
+                }
+            }
             rec.line = first
             rec.error = error
             return true
@@ -156,7 +171,7 @@ public struct CSVRowShape: Sendable {
     }
 
     public let columns: [String]
-    let root: [(String, Node)]
+    let root: [(String, Node)]   // read by CSVRowPusher
 
     /// Checks the header: no empty or duplicate names, and no column that is the prefix of another.
     public init(header: [String]) throws {
@@ -194,15 +209,24 @@ public struct CSVRowShape: Sendable {
 
     /// The typed row of a record whose field count matches the header.
     public func row(_ fields: [[UInt8]]) throws -> LuaValue {
+        try row { i in fields[i][...] }
+    }
+
+    public func row(_ rec: CSVRecord) throws -> LuaValue {
+        try row { rec.field($0) }
+    }
+
+    func row(_ field: (Int) -> ArraySlice<UInt8>) throws -> LuaValue {
         func fill(_ nodes: [(String, Node)]) throws -> LuaValue? {
             var members: [(String, LuaValue)] = []
             for (k, n) in nodes {
                 switch n {
                 case .column(let i):
-                    let typed = fields[i].withUnsafeBytes { CellTyper.type(bytes: $0) }
+                    let bytes = field(i)
+                    let typed = bytes.withUnsafeBytes { CellTyper.type(bytes: $0) }
                     if case .string(let s)? = typed {
                         // invalid UTF-8 would have been repaired by String(decoding:); refuse it instead
-                        if String(validating: fields[i], as: UTF8.self) == nil { throw RowError.invalidUTF8(column: columns[i]) }
+                        if String(validating: bytes, as: UTF8.self) == nil { throw RowError.invalidUTF8(column: columns[i]) }
                         members.append((k, .string(s)))
                     } else if let typed {
                         members.append((k, typed))
@@ -215,4 +239,7 @@ public struct CSVRowShape: Sendable {
         }
         return try fill(root) ?? .object([])
     }
+
+    /// The column index of a dotted name, if the header has it.
+    public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
 }

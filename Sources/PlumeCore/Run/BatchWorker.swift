@@ -29,11 +29,26 @@ struct BatchResult: Sendable {
 final class BatchWorker {
     let engine: Engine
     let bound: BoundModel
+    private let pusher: CSVRowPusher?
+    private let idColumn: Int?
+    private let impressionsColumn: Int?
+    private let groupColumns: [Int?]
 
     init(spec: WorkerSpec) throws {
         engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
         let model = try engine.model(spec.model, version: spec.version)
         bound = try engine.bind(model, spec.coefficients)
+        if let shape = spec.csvShape {
+            pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)
+            idColumn = shape.column("id")
+            impressionsColumn = shape.column("impressions")
+            groupColumns = spec.groupBy.map { shape.column($0) }
+        } else {
+            pusher = nil
+            idColumn = nil
+            impressionsColumn = nil
+            groupColumns = []
+        }
     }
 
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
@@ -50,37 +65,50 @@ final class BatchWorker {
                 r.rejects.append(contentsOf: line.utf8)
                 if r.firstFailure == nil { r.firstFailure = "row \(rec.number) (line \(rec.line)): \(reason)" }
             }
-            let row: LuaValue
             if let e = rec.error { reject("", e); continue }
-            if let shape = spec.csvShape {
-                guard rec.fields.count == shape.columns.count else {
-                    reject("", "ragged row: expected \(shape.columns.count) fields, found \(rec.fields.count)")
+            let outcome: RowOutcome
+            var id: (String, Bool)
+            var impressions = 0.0
+            var groupKey = ""
+            if let pusher {
+                let shape = pusher.shape
+                guard rec.record.count == shape.columns.count else {
+                    reject("", "ragged row: expected \(shape.columns.count) fields, found \(rec.record.count)")
                     continue
                 }
-                do { row = try shape.row(rec.fields) } catch CSVRowShape.RowError.invalidUTF8(let column) {
+                do {
+                    outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
+                } catch CSVRowPusher.PushError.invalidUTF8(let column) {
                     reject(column, "\(column): invalid UTF-8")
                     continue
                 } catch { reject("", "\(error)"); continue }
+                id = Self.id(idColumn.flatMap { pusher.value(rec.record, column: $0) }, number: rec.number)
+                impressions = impressionsColumn.flatMap { pusher.value(rec.record, column: $0)?.doubleValue } ?? 0
+                if !groupColumns.isEmpty {
+                    groupKey = groupColumns.map { c in Self.text(c.flatMap { pusher.value(rec.record, column: $0) }) }.joined(separator: ",")
+                }
             } else {
+                let row: LuaValue
                 do {
                     row = try rec.raw.withUnsafeBytes { try JSONValue.parse(bytes: $0) }
                 } catch { reject("", "\(error)"); continue }
                 guard case .object = row else { reject("", "a JSONL row must be a JSON object"); continue }
+                outcome = engine.runtime.evaluate(bound, row: row)
+                id = Self.id(row["id"], number: rec.number)
+                impressions = row["impressions"]?.doubleValue ?? 0
+                groupKey = spec.groupBy.map { Self.text(Self.lookup(row, $0)) }.joined(separator: ",")
             }
-            switch engine.runtime.evaluate(bound, row: row) {
+            switch outcome {
             case .ok(let total, let values):
                 r.written += 1
-                let (id, numeric) = Self.id(of: row, number: rec.number)
-                spec.formatter.row(id: id, idIsNumber: numeric, total: total, values: values, into: &r.output)
-                let impressions = row["impressions"]?.doubleValue ?? 0
+                spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
                 r.grand.add(total: total, values: values, impressions: impressions)
                 if !spec.groupBy.isEmpty {
-                    let key = spec.groupBy.map { Self.text(Self.lookup(row, $0)) }.joined(separator: ",")
-                    if groupIndex[key] == nil {
-                        groupIndex[key] = r.groups.count
-                        r.groups.append(GroupTotals(key: key, categories: spec.categories.count))
+                    if groupIndex[groupKey] == nil {
+                        groupIndex[groupKey] = r.groups.count
+                        r.groups.append(GroupTotals(key: groupKey, categories: spec.categories.count))
                     }
-                    r.groups[groupIndex[key]!].add(total: total, values: values, impressions: impressions)
+                    r.groups[groupIndex[groupKey]!].add(total: total, values: values, impressions: impressions)
                 }
             case .rejected(let message, let path):
                 reject(path ?? "", message)
@@ -91,11 +119,13 @@ final class BatchWorker {
         return r
     }
 
-    static func id(of row: LuaValue, number: Int) -> (String, Bool) {
-        switch row["id"] {
+    /// The row's `id` (as written) or its 1-based number; the flag says whether it prints as a number.
+    static func id(_ v: LuaValue?, number: Int) -> (String, Bool) {
+        switch v {
         case .string(let s)?: return (s, false)
         case .integer(let i)?: return (String(i), true)
         case .number(let d)?: return (RowFormatter.number(d), true)
+        case .boolean(let b)?: return (b ? "true" : "false", false)
         default: return (String(number), true)
         }
     }

@@ -3,10 +3,10 @@ import LuaHost
 
 struct InputRecord: Sendable {
     let number: Int
-    let line: Int
-    let fields: [[UInt8]]
-    let raw: [UInt8]
-    let error: String?
+    let record: CSVRecord
+    var line: Int { record.line }
+    var raw: [UInt8] { record.raw }
+    var error: String? { record.error }
 }
 
 struct InputBatch: Sendable {
@@ -48,8 +48,8 @@ final class RowSource {
         var rec = CSVRecord()
         while records.count < batchSize, csv.next(&rec) {
             number += 1
-            records.append(InputRecord(number: number, line: rec.line, fields: format == .csv ? rec.fields : [], raw: rec.raw,
-                                       error: format == .csv ? rec.error : nil))
+            if format == .jsonl { rec.error = nil; rec.bytes = []; rec.ends = [] }
+            records.append(InputRecord(number: number, record: rec))
         }
         if records.isEmpty { return nil }
         defer { batches += 1 }
