@@ -389,21 +389,7 @@ public final class LuaState {
 
     /// Calls `function` and returns its results converted.
     public func invoke(_ function: LuaRef, _ args: [Argument]) throws -> [LuaValue] {
-        let base = lua_gettop(L)
-        lua_checkstack(L, Int32(args.count) + 8)
-        push(ref: function)
-        for a in args {
-            switch a {
-            case .value(let v): push(v)
-            case .ref(let r): push(ref: r)
-            }
-        }
-        do {
-            try protectedCall(nargs: Int32(args.count), nresults: LUA_MULTRET)
-        } catch {
-            lua_settop(L, base)
-            throw error
-        }
+        let base = try callPushing(function, args, results: LUA_MULTRET)
         let n = lua_gettop(L) - base
         var out: [LuaValue] = []
         out.reserveCapacity(Int(n))
@@ -414,6 +400,13 @@ public final class LuaState {
 
     /// Calls `function` and keeps its first result by reference.
     public func invokeForRef(_ function: LuaRef, _ args: [Argument]) throws -> LuaRef {
+        _ = try callPushing(function, args, results: 1)
+        return popRef()
+    }
+
+    /// Pushes the function and its arguments and calls it; returns the stack height below them.
+    /// On error the stack is back at that height.
+    private func callPushing(_ function: LuaRef, _ args: [Argument], results: Int32) throws -> Int32 {
         let base = lua_gettop(L)
         lua_checkstack(L, Int32(args.count) + 8)
         push(ref: function)
@@ -424,12 +417,12 @@ public final class LuaState {
             }
         }
         do {
-            try protectedCall(nargs: Int32(args.count), nresults: 1)
+            try protectedCall(nargs: Int32(args.count), nresults: results)
         } catch {
             lua_settop(L, base)
             throw error
         }
-        return popRef()
+        return base
     }
 
     /// A new table holding the given references.

@@ -9,20 +9,14 @@ struct Coefficients: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Effective value of each key, and the layer and source it came from.")
-        @Option(help: "Model id.") var model: String
-        @Option(name: .customLong("model-version")) var modelVersion: String?
-        @Option(help: "Pack (default: the model's).") var pack: String?
-        @Option(help: "Overlay file(s).") var overlay: [String] = []
-        @Option(help: "key=value override(s).") var set: [String] = []
+        @OptionGroup var binding: BindingOptions
         @Argument(help: "Only this key (dotted paths allowed).") var key: String?
         @OptionGroup var options: ModelOptions
 
         func run() throws {
             try report {
                 let engine = try options.engine()
-                let m = try engine.model(model, version: modelVersion)
-                let overlays = try overlay.map { try Overlay(url: URL(fileURLWithPath: $0)) }
-                let c = try engine.coefficients(for: m, pack: pack, overlays: overlays, sets: set)
+                let (_, c) = try binding.resolve(engine)
                 print(CoefficientListing.show(c, key: key), terminator: "")
             }
         }

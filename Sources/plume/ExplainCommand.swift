@@ -6,11 +6,7 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show one row's result and every value behind it: inputs, coefficients (with layer and source), traces.")
 
-    @Option(help: "Model id.") var model: String
-    @Option(name: .customLong("model-version"), help: "Model version.") var modelVersion: String?
-    @Option(help: "Coefficient pack.") var pack: String?
-    @Option(help: "Overlay file(s).") var overlay: [String] = []
-    @Option(help: "key=value coefficient override(s).") var set: [String] = []
+    @OptionGroup var binding: BindingOptions
     @Option(help: "The row as a JSON object.") var row: String?
     @Option(help: "A campaign file (CSV or JSONL) to take the row from.") var input: String?
     @Option(name: .customLong("row-index"), help: "1-based data row of --input.") var rowIndex: Int = 1
@@ -20,9 +16,7 @@ struct Explain: ParsableCommand {
     func run() throws {
         try report {
             let engine = try options.engine()
-            let m = try engine.model(model, version: modelVersion)
-            let overlays = try overlay.map { try Overlay(url: URL(fileURLWithPath: $0)) }
-            let coefficients = try engine.coefficients(for: m, pack: pack, overlays: overlays, sets: set)
+            let (m, coefficients) = try binding.resolve(engine)
             let value: LuaValueBox
             if let row {
                 value = try LuaValueBox.json(row)

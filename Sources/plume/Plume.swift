@@ -30,6 +30,22 @@ struct ModelOptions: ParsableArguments {
     func engine() throws -> Engine { try Engine(repository: repository(), grid: grid()) }
 }
 
+/// Which model, version, pack and coefficient layers a command binds.
+struct BindingOptions: ParsableArguments {
+    @Option(help: "Model id.") var model: String
+    @Option(name: .customLong("model-version"), help: "Model version (default: the model's current).") var modelVersion: String?
+    @Option(help: "Coefficient pack (default: the model's).") var pack: String?
+    @Option(help: "Overlay file(s), applied in order.") var overlay: [String] = []
+    @Option(help: "key=value coefficient override(s), above overlays.") var set: [String] = []
+
+    /// The model and its resolved coefficients.
+    func resolve(_ engine: Engine) throws -> (LoadedModel, ResolvedCoefficients) {
+        let m = try engine.model(model, version: modelVersion)
+        let overlays = try overlay.map { try Overlay(url: URL(fileURLWithPath: $0)) }
+        return (m, try engine.coefficients(for: m, pack: pack, overlays: overlays, sets: set))
+    }
+}
+
 /// Writes to stderr.
 func warn(_ s: String) {
     FileHandle.standardError.write((s.hasSuffix("\n") ? s : s + "\n").data(using: .utf8)!)

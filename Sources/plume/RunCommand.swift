@@ -6,11 +6,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a campaign: every delivery row through a model, streamed and in parallel.")
 
-    @Option(help: "Model id.") var model: String
-    @Option(name: .customLong("model-version"), help: "Model version (default: the model's current).") var modelVersion: String?
-    @Option(help: "Coefficient pack (default: the model's).") var pack: String?
-    @Option(help: "Overlay file(s), applied in order.") var overlay: [String] = []
-    @Option(help: "key=value coefficient override(s), above overlays.") var set: [String] = []
+    @OptionGroup var binding: BindingOptions
     @Option(help: "Input file, or - for stdin.") var input: String = "-"
     @Option(name: .customLong("input-format"), help: "csv or jsonl (default: from the file name, else csv).") var inputFormat: String?
     @Option(help: "Output file, or - for stdout.") var output: String = "-"
@@ -24,11 +20,11 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try report {
-            var o = CampaignRun.Options(model: model)
-            o.version = modelVersion
-            o.pack = pack
-            o.overlays = overlay
-            o.sets = set
+            var o = CampaignRun.Options(model: binding.model)
+            o.version = binding.modelVersion
+            o.pack = binding.pack
+            o.overlays = binding.overlay
+            o.sets = binding.set
             o.input = input
             if let f = inputFormat {
                 guard let v = CampaignRun.InputFormat(rawValue: f) else { throw Failure("--input-format must be csv or jsonl") }

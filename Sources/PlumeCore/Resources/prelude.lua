@@ -166,6 +166,16 @@ local function closest(name, keys)
   return out
 end
 
+-- A model bug: reading a key the pack does not have. Names the closest keys; the error points at the
+-- script line that read it (3 levels up: this function, the __index handler, the script).
+local function unknown_coefficient(values, k, pack)
+  local keys = {}
+  for key in pairs(values) do keys[#keys + 1] = key end
+  local near = closest(tostring(k), keys)
+  model_error("unknown coefficient '" .. tostring(k) .. "' in pack " .. pack ..
+    (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 3)
+end
+
 local function make_view(values, path, pack, top)
   local cache = {}
   local view = {}
@@ -176,13 +186,7 @@ local function make_view(values, path, pack, top)
       local v = values[k]
       local full = path and (path .. "." .. tostring(k)) or tostring(k)
       if v == nil then
-        if top then
-          local keys = {}
-          for key in pairs(values) do keys[#keys + 1] = key end
-          local near = closest(tostring(k), keys)
-          model_error("unknown coefficient '" .. tostring(k) .. "' in pack " .. pack ..
-            (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 2)
-        end
+        if top then unknown_coefficient(values, k, pack) end
         return nil
       end
       if recording then accessed[full] = true end
@@ -218,13 +222,7 @@ local function make_fast_view(values, path, pack, top)
     cache[k] = type(v) == "table" and make_fast_view(v, full, pack, false) or v
   end
   if top then
-    setmetatable(cache, { __index = function(_, k)
-      local keys = {}
-      for key in pairs(values) do keys[#keys + 1] = key end
-      local near = closest(tostring(k), keys)
-      model_error("unknown coefficient '" .. tostring(k) .. "' in pack " .. pack ..
-        (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 2)
-    end })
+    setmetatable(cache, { __index = function(_, k) unknown_coefficient(values, k, pack) end })
   end
   local view = setmetatable({}, {
     __index = cache,
