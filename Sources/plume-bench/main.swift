@@ -87,7 +87,7 @@ struct Compare: ParsableCommand {
             var total = 0.0
             while reader.next(&rec) {
                 rows += 1
-                total += body(try shape.row(rec.fields))
+                total += body(try shape.row(rec))
             }
             return (rows, total)
         }

@@ -77,7 +77,7 @@ final class NativeBaselineTests: XCTestCase {
         var rows: [LuaValue] = []
         while reader.next(&rec) {
             XCTAssertNil(rec.error)
-            rows.append(try shape.row(rec.fields))
+            rows.append(try shape.row(rec))
         }
         return rows
     }
