@@ -100,6 +100,9 @@ public struct CoefficientPack: Sendable {
                 range = lo...hi
             }
             let value = YAMLValue.convert(valueNode)
+            // A null (`value: ~`, or a null entry) is no value (Docs/COEFFICIENTS.md); it used to load and then
+            // read as an unknown coefficient in the model while explain showed it as present.
+            if let at = Self.nullPath(value, key) { throw PlumeError.config("\(file):\(line): '\(at)' is null (a value must be a number, string, boolean, list or mapping)") }
             if let range { try Self.checkRange(value, range, "\(file):\(line): '\(key)'") }
             entries.append(CoefficientEntry(key: key, value: value, unit: unit, source: src, sources: sources, units: units,
                                             range: range, quality: v["quality"]?.string, notes: v["notes"]?.string,
@@ -107,6 +110,15 @@ public struct CoefficientPack: Sendable {
         }
         self.entries = entries
         self.file = file
+    }
+
+    static func nullPath(_ v: LuaValue, _ path: String) -> String? {
+        switch v {
+        case .nil: return path
+        case .object(let m): return m.lazy.compactMap { nullPath($0.1, path + "." + $0.0) }.first
+        case .array(let a): return a.lazy.compactMap { nullPath($0, path) }.first
+        default: return nil
+        }
     }
 
     static func checkRange(_ v: LuaValue, _ r: ClosedRange<Double>, _ label: String) throws {

@@ -78,6 +78,9 @@ public struct ResolvedCoefficients: Sendable {
             throw PlumeError.config("unknown coefficient '\(first)' in pack \(pack.id)" + (near.isEmpty ? "" : " (closest: \(near.joined(separator: ", ")))"))
         }
         values[i].1 = try Self.replace(values[i].1, Array(parts.dropFirst()), value, path: first, full: path)
+        // The new value replaces everything below `path`, so earlier overrides of its entries no longer
+        // describe where those values come from (origin(of:) returned the replaced entry's layer).
+        overrides = overrides.filter { !$0.key.hasPrefix(path + ".") }
         overrides[path] = origin
     }
 

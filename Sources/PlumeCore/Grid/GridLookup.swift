@@ -61,7 +61,7 @@ public struct GridHour: Hashable, Sendable {
 
     public init(epochHour: Int64) { self.epochHour = epochHour }
 
-    /// Accepts `YYYY-MM-DD`, `YYYY-MM-DDThh[:mm[:ss[.f]]][Z|+00:00]` (also with a space for T).
+    /// Accepts `YYYY-MM-DD`, `YYYY-MM-DDThh[:mm[:ss[.f]]][Z|+00:00|+0000|-00:00|-0000]` (also with a space for T).
     public init?(iso: String) {
         let s = Array(iso.trimmingCharacters(in: .whitespaces).utf8)
         func num(_ a: Int, _ n: Int) -> Int? {
@@ -75,9 +75,33 @@ public struct GridHour: Hashable, Sendable {
             return v
         }
         guard s.count >= 10, let y = num(0, 4), s[4] == 45, let m = num(5, 2), s[7] == 45, let d = num(8, 2),
-              (1...12).contains(m), d >= 1, d <= 31 else { return nil }
+              (1...12).contains(m) else { return nil }
+        // Strict: an impossible day (02-30) or hour (T25), trailing text or a non-zero offset used to be
+        // accepted and silently mapped to another hour (an import stored T25 as T00 of the same day).
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        guard d >= 1, d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] else { return nil }
         var hour = 0
-        if s.count >= 13, s[10] == 84 || s[10] == 32, let h = num(11, 2), h < 24 { hour = h }
+        if s.count > 10 {
+            guard s[10] == 84 || s[10] == 32, let h = num(11, 2), h < 24 else { return nil }
+            hour = h
+            var i = 13
+            if i < s.count, s[i] == 58 {                       // :mm
+                guard let mm = num(i + 1, 2), mm < 60 else { return nil }
+                i += 3
+                if i < s.count, s[i] == 58 {                   // :ss
+                    guard let ss = num(i + 1, 2), ss < 60 else { return nil }
+                    i += 3
+                    if i < s.count, s[i] == 46 {               // .fraction
+                        let start = i + 1
+                        i = start
+                        while i < s.count, s[i] >= 48, s[i] <= 57 { i += 1 }
+                        guard i > start else { return nil }
+                    }
+                }
+            }
+            let zone = String(decoding: s[i...], as: UTF8.self)
+            guard ["", "Z", "+00:00", "+0000", "-00:00", "-0000"].contains(zone) else { return nil }
+        }
         // days from civil (proleptic Gregorian)
         let yy = m <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
