@@ -95,8 +95,8 @@ public struct CoefficientPack: Sendable {
             let sources = flatten(v["sources"])
             let units = flatten(v["units"])
             var range: ClosedRange<Double>?
-            if case .sequence(let r)? = v["range"], r.count == 2, let lo = r[0].float ?? r[0].int.map(Double.init),
-               let hi = r[1].float ?? r[1].int.map(Double.init), lo <= hi {
+            if case .sequence(let r)? = v["range"], r.count == 2, let lo = YAMLValue.number(r[0]),
+               let hi = YAMLValue.number(r[1]), lo <= hi {
                 range = lo...hi
             }
             let value = YAMLValue.convert(valueNode)

@@ -23,7 +23,7 @@ public struct Tolerance: Sendable, Equatable {
         }
         var t = self
         for (k, v) in m {
-            guard let d = v.float ?? v.int.map(Double.init), d >= 0, d.isFinite else {
+            guard let d = YAMLValue.number(v), d >= 0, d.isFinite else {
                 throw PlumeError.config("\(file):\(YAMLValue.line(v)): tolerance \(k.string ?? "") must be a number >= 0")
             }
             switch k.string {
@@ -122,7 +122,7 @@ public struct VectorSuite: Sendable {
     }
 
     static func scalarText(_ n: Node?) -> String? {
-        guard let n, case .scalar(let s) = n, n.tag.rawValue != Tag.Name.null.rawValue else { return nil }
+        guard let n, case .scalar(let s) = n, !YAMLValue.isNull(n) else { return nil }
         return s.string
     }
 
