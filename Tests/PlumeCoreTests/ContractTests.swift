@@ -287,6 +287,27 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(engine.runtime.evaluate(b, row: try CoreFixture.row(#"{}"#)).okValues?.total, 7)
     }
 
+    func testNonNumberResultIsModelErrorAtCategory() throws {
+        let engine = try CoreFixture.engine()
+        let b = try bound(engine, "faulty")
+        let f = try XCTUnwrap(engine.runtime.evaluate(b, row: try CoreFixture.row(#"{"mode": "string"}"#)).failure)
+        let line = CoreFixture.line(of: "category \"x\"", in: modelFile("faulty"))
+        XCTAssertTrue(f.message.contains("faulty/model.lua:\(line): category 'x' returned string, expected a number of grams"), f.message)
+    }
+
+    func testUnlistedCategoryIsComputedAndCanReject() throws {
+        let engine = try CoreFixture.engine()
+        let b = try bound(engine, "faulty")
+        XCTAssertEqual(b.model.info.categories, ["x"])
+        XCTAssertEqual(b.model.info.declared.map(\.key), ["x", "guard"])
+        let r = try XCTUnwrap(engine.runtime.evaluate(b, row: try CoreFixture.row(#"{"mode": "hidden-reject"}"#)).rejection)
+        XCTAssertEqual(r.message, "coefficient watts has no entry 'radio' (pack faulty-1)")
+        // otherwise it is not reported: one value, the total is x alone
+        let ok = try XCTUnwrap(engine.runtime.evaluate(b, row: try CoreFixture.row(#"{}"#)).okValues)
+        XCTAssertEqual(ok.values, [7])
+        XCTAssertEqual(ok.total, 7)
+    }
+
     func testWritesToCoefficientsFail() throws {
         let engine = try CoreFixture.engine()
         let file = modelFile("faulty")

@@ -133,6 +133,24 @@ final class TranscriptionTests: XCTestCase {
         for code in ember.keys where !seen.contains(code) { XCTFail("\(pack.id): grid lacks \(code)") }
     }
 
+    /// The comparison itself: exact doubles, integer/double agnostic, lists by element.
+    func testComparisonIsExact() throws {
+        XCTAssertTrue(same(.integer(160), .number(160)))
+        XCTAssertFalse(same(.number(467.51), .number(467.51000000000005)))
+        XCTAssertFalse(same(.number(0.1), .string("0.1")))
+        XCTAssertFalse(same(.array([.string("web"), .string("app")]), .array([.string("app"), .string("web")])))
+        XCTAssertFalse(same(.object([]), .array([])))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plume-csv-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try "key,value,label\r\na.b,1e-9,\"x, \"\"y\"\"\"\nNA,47.62,\n".write(to: url, atomically: true, encoding: .utf8)
+        let rows = try csv(url)
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertEqual(rows[0]["label"], "x, \"y\"")
+        XCTAssertEqual(rows[0]["value"].flatMap { Double($0) }, 1e-9)
+        XCTAssertEqual(rows[1]["key"], "NA")
+        XCTAssertEqual(rows[1]["label"], "")
+    }
+
     // MARK: scope3
 
     /// The tables with a framework level (spec scope3-gmsf.md 7.1 step 1).

@@ -22,6 +22,14 @@ category "x" { compute = function(ctx, c, p)
     c.watts.tv = 1
   elseif mode == "loop" then
     while true do end
+  elseif mode == "string" then
+    return "seven"
   end
   return c.intensity
+end }
+
+-- declared, not listed: still computed every row, so its lookup can reject the row
+category "guard" { compute = function(ctx, c, p)
+  if ctx.row.mode == "hidden-reject" then p.lookup(c.watts, "radio") end
+  return 0
 end }
