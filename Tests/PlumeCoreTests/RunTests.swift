@@ -46,6 +46,10 @@ final class RunTests: XCTestCase {
         for key in ["\"model\": {\"id\": \"gmsf\"", "\"pack\": {\"id\": \"gmsf-1.3\", \"hash\": \"sha256:", "\"input\": {\"path\":", "\"rows\": {\"read\": 41, \"written\": 39, \"rejected\": 2", "\"plume_version\""] {
             XCTAssertTrue(summary.contains(key), "summary lacks \(key):\n\(summary)")
         }
+        // groups use the model's resolved values: aliases and case variants of a channel share a group
+        let keys = o.groups.map(\.key)
+        XCTAssertTrue(keys.contains("streaming-video") && keys.contains("digital-audio"), "\(keys)")
+        for raw in ["Web", "olv", "audio"] { XCTAssertFalse(keys.contains(raw), "group \(raw) should be merged: \(keys)") }
         // group totals add up to the grand total
         let groupRows = o.groups.reduce(0) { $0 + $1.rows }
         XCTAssertEqual(groupRows, o.counts.written)

@@ -43,7 +43,12 @@ public final class GridLookup: Sendable {
         return nil
     }
 
-    public func intensity(country: String?, region: String?, utc: String?) -> Answer {
+    public func intensity(country rawCountry: String?, region: String?, utc: String?) -> Answer {
+        // Codes arrive as models pass them: accept either case and alpha-3, as `annual` does.
+        let country = rawCountry.map { c -> String in
+            let u = c.trimmingCharacters(in: .whitespaces).uppercased()
+            return alpha3[u] ?? u
+        }
         if let hourly, let country, let utc, let hour = GridHour(iso: utc),
            let v = hourly.value(country: country, region: region, hour: hour) {
             return Answer(value: v.value, source: v.source)

@@ -42,7 +42,11 @@ public final class ModelRuntime {
     public let repository: ModelRepository
     public let grid: GridLookup
     private let runtime: LuaRef
-    private let fnDefine, fnCheck, fnDescribe, fnBind, fnEval, fnTracing, fnRecording, fnTraces, fnInputs, fnAccessed: LuaRef
+    private let fnDefine, fnCheck, fnDescribe, fnBind, fnEval, fnTracing, fnRecording, fnTraces, fnInputs, fnAccessed, fnWatch: LuaRef
+    /// With `groupFields` set, the text of each field for the last row that evaluated ok: the value the
+    /// model traced under that name, else the row's field after the model normalised it.
+    public private(set) var lastGroupValues: [String] = []
+    private var groupCount = 0
     private var loaded: [String: LoadedModel] = [:]
     /// Grid lookups made by rows (source of each), for explain.
     public private(set) var lastGridSource: String?
@@ -100,6 +104,7 @@ public final class ModelRuntime {
         fnDefine = try f("define"); fnCheck = try f("check"); fnDescribe = try f("describe"); fnBind = try f("bind")
         fnEval = try f("eval"); fnTracing = try f("set_tracing"); fnRecording = try f("set_recording")
         fnTraces = try f("traces"); fnInputs = try f("inputs"); fnAccessed = try f("take_accessed")
+        fnWatch = try f("set_watch")
         if let null = lua.field(runtime, "null") { lua.setNullSentinel(null) }
     }
 
@@ -146,6 +151,14 @@ public final class ModelRuntime {
 
     public func setCoverage(_ on: Bool) { lua.setCoverage(on) }
 
+    /// Fields a run groups by (dotted paths); see `lastGroupValues`.
+    public var groupFields: [String] = [] {
+        didSet {
+            groupCount = groupFields.count
+            _ = try? lua.invoke(fnWatch, [.value(.array(groupFields.map { .string($0) }))])
+        }
+    }
+
     /// Evaluates one row (a `.object`).
     public func evaluate(_ bound: BoundModel, row: LuaValue) -> RowOutcome {
         let base = lua.top
@@ -187,9 +200,13 @@ public final class ModelRuntime {
         case "ok":
             let n = lua.top - base
             let total = lua.number(at: base + 2) ?? .nan
+            let valueCount = n - 2 - Int32(groupCount)
             var values: [Double] = []
-            values.reserveCapacity(Int(n - 2))
-            if n > 2 { for i in 3...n { values.append(lua.number(at: base + i) ?? .nan) } }
+            values.reserveCapacity(Int(max(valueCount, 0)))
+            if valueCount > 0 { for i in 3...(2 + valueCount) { values.append(lua.number(at: base + i) ?? .nan) } }
+            if groupCount > 0 {
+                lastGroupValues = (0..<Int32(groupCount)).map { lua.string(at: base + 3 + valueCount + $0) ?? "" }
+            }
             return .ok(total: total, values: values)
         case "reject":
             return .rejected(message: lua.string(at: base + 2) ?? "rejected", path: lua.string(at: base + 3))

@@ -101,7 +101,11 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Trace
 
+-- Names a run groups by: their traced values are kept even when nobody traces (see R.set_watch).
+local watch, watched = nil, nil
+
 function P.trace(name, value)
+  if watch ~= nil and watch[name] then watched[name] = value end
   if tracing then
     if trace_values[name] == nil then trace_order[#trace_order + 1] = name end
     trace_values[name] = value
@@ -634,18 +638,48 @@ end
 
 -- Evaluates one row: "ok", total, v1..vn (included categories in order) | "reject", message, path
 -- | "error", message, traceback.
+-- The value a run groups a row by: what the model traced under that name (the resolved channel,
+-- say), else the row's field after the model's normalisation, as text.
+local function group_value(row, path)
+  local v = watched[path]
+  if v == nil then
+    v = row
+    for part in path:gmatch("[^.]+") do
+      if type(v) ~= "table" then v = nil break end
+      v = v[part]
+    end
+  end
+  if v == nil or type(v) == "table" then return "" end
+  if type(v) == "number" and v == math.floor(v) and v > -1e15 and v < 1e15 then return sformat("%d", v) end
+  return tostring(v)
+end
+
 function R.eval(inst, row)
   running = inst
   if tracing then trace_values, trace_order, input_log = {}, {}, {} end
+  if watch ~= nil then watched = {} end
   local ok, total, out = xpcall(run_row, on_error, inst, row)
   running = nil
-  if ok then return "ok", total, unpack(out) end
+  if ok then
+    if watch ~= nil then
+      local n = #out
+      for i, path in ipairs(watch) do out[n + i] = group_value(row, path) end
+    end
+    return "ok", total, unpack(out)
+  end
   if is_reject(total) then return "reject", total.message, total.path end
   return "error", total.message, total.traceback
 end
 
 function R.set_tracing(on) tracing = on; if not on then trace_values, trace_order, input_log = nil, nil, nil end end
 function R.set_recording(on) recording = on end
+
+-- Group-by fields of a run: R.eval then returns, after the category values, one text per field.
+function R.set_watch(fields)
+  if fields == nil or #fields == 0 then watch = nil return end
+  watch = {}
+  for i, f in ipairs(fields) do watch[i] = f; watch[f] = true end
+end
 
 -- Traced values of the last row as an ordered list of {name, value}.
 function R.traces()

@@ -32,22 +32,20 @@ final class BatchWorker {
     private let pusher: CSVRowPusher?
     private let idColumn: Int?
     private let impressionsColumn: Int?
-    private let groupColumns: [Int?]
 
     init(spec: WorkerSpec) throws {
         engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
         let model = try engine.model(spec.model, version: spec.version)
         bound = try engine.bind(model, spec.coefficients)
+        engine.runtime.groupFields = spec.groupBy
         if let shape = spec.csvShape {
             pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)
             idColumn = shape.column("id")
             impressionsColumn = shape.column("impressions")
-            groupColumns = spec.groupBy.map { shape.column($0) }
         } else {
             pusher = nil
             idColumn = nil
             impressionsColumn = nil
-            groupColumns = []
         }
     }
 
@@ -84,9 +82,6 @@ final class BatchWorker {
                 } catch { reject("", "\(error)"); continue }
                 id = Self.id(idColumn.flatMap { pusher.value(rec.record, column: $0) }, number: rec.number)
                 impressions = impressionsColumn.flatMap { pusher.value(rec.record, column: $0)?.doubleValue } ?? 0
-                if !groupColumns.isEmpty {
-                    groupKey = groupColumns.map { c in Self.text(c.flatMap { pusher.value(rec.record, column: $0) }) }.joined(separator: ",")
-                }
             } else {
                 let row: LuaValue
                 do {
@@ -96,10 +91,10 @@ final class BatchWorker {
                 outcome = engine.runtime.evaluate(bound, row: row)
                 id = Self.id(row["id"], number: rec.number)
                 impressions = row["impressions"]?.doubleValue ?? 0
-                groupKey = spec.groupBy.map { Self.text(Self.lookup(row, $0)) }.joined(separator: ",")
             }
             switch outcome {
             case .ok(let total, let values):
+                if !spec.groupBy.isEmpty { groupKey = engine.runtime.lastGroupValues.joined(separator: ",") }
                 r.written += 1
                 spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
                 r.grand.add(total: total, values: values, impressions: impressions)
@@ -130,21 +125,6 @@ final class BatchWorker {
         }
     }
 
-    static func lookup(_ row: LuaValue, _ path: String) -> LuaValue? {
-        var v: LuaValue? = row
-        for p in path.split(separator: ".") { v = v?[String(p)] }
-        return v
-    }
-
-    static func text(_ v: LuaValue?) -> String {
-        switch v {
-        case .string(let s)?: return s
-        case .integer(let i)?: return String(i)
-        case .number(let d)?: return RowFormatter.number(d)
-        case .boolean(let b)?: return b ? "true" : "false"
-        default: return ""
-        }
-    }
 }
 
 /// Rows per second on stderr, only when stderr is a terminal.
