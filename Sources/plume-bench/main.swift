@@ -124,13 +124,19 @@ struct Compare: ParsableCommand {
 
         let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
         print("input \(input) (\(String(format: "%.1f", Double(size) / 1e6)) MB), pack \(pack), \(`repeat`) runs per mode (median), threads N = \(threadsN)")
+        print("loadavg at start: \(Self.loadavg())")
         print("RSS after setup \(Memory.status("VmRSS").map { "\($0 / 1024) MB" } ?? "?")")
         print("mode    median_s    rows/s      us/row   peak_RSS_MB  runs_s                      total_g")
         var medians: [String: Sample] = [:]
         for (key, label, body) in modeList where wanted.contains(key) {
             let canReset = Memory.resetPeak()
             var samples: [Sample] = []
-            for _ in 0..<max(1, `repeat`) { samples.append(try body()) }
+            var cpus: [Double] = []
+            for _ in 0..<max(1, `repeat`) {
+                let c0 = Self.cpuSeconds()
+                samples.append(try body())
+                cpus.append(Self.cpuSeconds() - c0)
+            }
             let peak = Memory.status("VmHWM").map { $0 / 1024 }
             let sorted = samples.sorted { $0.seconds < $1.seconds }
             let m = sorted[sorted.count / 2]
@@ -141,8 +147,10 @@ struct Compare: ParsableCommand {
             func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
             print(pad(key, 6) + String(format: " %9.3f %10.0f %10.3f ", m.seconds, rate, m.seconds / Double(m.rows) * 1e6)
                   + lpad((peak.map { String($0) } ?? "?") + (canReset ? "" : "*"), 10) + "    " + pad(runs, 27) + String(format: " %.6e", m.total))
-            print("       \(label)")
+            let cpuMedian = cpus.sorted()[cpus.count / 2]
+            print("       \(label); process CPU \(String(format: "%.3f", cpuMedian)) s median (\(String(format: "%.3f", cpuMedian / Double(m.rows) * 1e6)) us/row)")
         }
+        print("loadavg at end: \(Self.loadavg())")
         if rejected > 0 { print("WARNING: \(rejected) row evaluations were rejected or failed") }
 
         func us(_ k: String) -> Double? { medians[k].map { $0.seconds / Double($0.rows) * 1e6 } }
@@ -159,6 +167,17 @@ struct Compare: ParsableCommand {
         if let d1 = us("run1"), let dn = us("runN") { print(String(format: "  %d-thread speed-up (d1/dN):                  %.2fx", threadsN, d1 / dn)) }
         if let a = us("parse"), let d1 = us("run1") { print(String(format: "  parse share of 1-thread end-to-end (a/d1):  %.0f%%", a / d1 * 100)) }
         if let c = us("lua"), let d1 = us("run1") { print(String(format: "  run overhead beyond parse+Lua (d1-c):       %.3f us/row", d1 - c)) }
+    }
+
+    /// User + system CPU seconds of this process (all threads).
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    }
+
+    static func loadavg() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func since(_ t0: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
