@@ -11,7 +11,7 @@ struct PlumeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plume-bench",
         abstract: "Benchmark Plume's gmsf run against a native Swift baseline.",
-        subcommands: [Generate.self, Compare.self])
+        subcommands: [Generate.self, Compare.self, Profile.self])
 }
 
 struct Generate: ParsableCommand {
@@ -194,6 +194,57 @@ struct Compare: ParsableCommand {
         try? FileManager.default.removeItem(atPath: o.output)
         if outcome.counts.rejected > 0 { print("WARNING: run rejected \(outcome.counts.rejected) rows") }
         return Sample(seconds: secs, rows: outcome.counts.read, total: outcome.grand.total)
+    }
+}
+
+/// Where the Lua model spends its work: executed Lua lines per row (the runtime's line-coverage hook), by
+/// file and by line. Line counts are a proxy for interpreter time, not a timer.
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Executed Lua lines per row of the gmsf model, by file and hottest lines.")
+    @Option(help: "Input CSV.") var input: String
+    @Option(help: "Rows to profile (from the start of the file).") var rows: Int = 2000
+    @Option(help: "Hottest lines to list.") var top: Int = 25
+    @Option(help: "Coefficient pack.") var pack: String = "gmsf-1.3"
+    @Option(name: .customLong("models"), help: "Folder of model folders.") var modelsDir: String?
+
+    func run() throws {
+        let repository = ModelRepository.discover(explicit: modelsDir)
+        let engine = try Engine(repository: repository, grid: GridLookup())
+        let model = try engine.model("gmsf")
+        let bound = try engine.bind(model, try engine.coefficients(for: model, pack: pack))
+        let fd = open(input, O_RDONLY)
+        guard fd >= 0 else { throw ValidationError("cannot open \(input)") }
+        defer { close(fd) }
+        let reader = CSVReader(fd: fd)
+        var rec = CSVRecord()
+        guard reader.next(&rec) else { throw ValidationError("empty input") }
+        let shape = try CSVRowShape(header: rec.fields.map { String(decoding: $0, as: UTF8.self) })
+        var parsed: [LuaValue] = []
+        while parsed.count < rows, reader.next(&rec) { parsed.append(try shape.row(rec)) }
+        engine.runtime.lua.setCoverage(true)
+        let before = engine.runtime.lua.coverage()   // subtracted: lines counted before the rows ran
+        for row in parsed { _ = engine.runtime.evaluate(bound, row: row) }
+        var cov = engine.runtime.lua.coverage()
+        engine.runtime.lua.setCoverage(false)
+        for (file, lines) in before {
+            for (l, c) in lines { cov[file]?[l, default: 0] -= c }
+        }
+        let n = Double(parsed.count)
+        var all: [(String, Int, Int)] = []
+        var perFile: [(String, Int)] = []
+        for (file, lines) in cov {
+            perFile.append((file, lines.values.reduce(0, +)))
+            for (l, c) in lines { all.append((file, l, c)) }
+        }
+        let total = Double(perFile.reduce(0) { $0 + $1.1 })
+        print("\(parsed.count) rows; \(String(format: "%.0f", total / n)) Lua lines executed per row")
+        for (f, c) in perFile.sorted(by: { $0.1 > $1.1 }) {
+            print(String(format: "  %6.1f%%  %8.1f lines/row  ", Double(c) / total * 100, Double(c) / n) + f)
+        }
+        print("hottest lines (executions per row):")
+        for (f, l, c) in all.sorted(by: { $0.2 > $1.2 }).prefix(top) {
+            print(String(format: "  %8.2f  ", Double(c) / n) + "\((f as NSString).lastPathComponent):\(l)")
+        }
     }
 }
 
