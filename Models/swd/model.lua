@@ -33,6 +33,14 @@ input "data_reload_ratio" { type = "number", min = 0, max = 1, check = common.pe
 input "data_cache_ratio" { type = "number", min = 0, max = 1, check = common.cache_ratio_check, unit = "fraction",
   doc = "per-visit: share served from the browser cache on a return visit; reload = 1 - cache" }
 
+-- The pack keys the equations read, with the units they are written for: a pack in other units is
+-- refused when the model is bound, before any row runs.
+coefficient "operational_kwh_per_gb" { unit = "kWh/GB", doc = "operational energy per GB, by segment" }
+coefficient "embodied_kwh_per_gb" { unit = "kWh/GB", doc = "embodied energy per GB, by segment" }
+coefficient "global_grid_intensity_gco2e_per_kwh" { unit = "gCO2e/kWh", doc = "default segment intensity" }
+coefficient "rating_thresholds_g" { unit = "g", doc = "upper bounds of the rating bands" }
+coefficient "grid" { unit = "gCO2e/kWh", doc = "annual intensity by ISO alpha-2 code" }
+
 -- One transfer of the row's bytes, per segment, before the visit weight (spec 3, version 4).
 local function one_load(gb, ci, g, c)
   local op, emb, glob = c.operational_kwh_per_gb, c.embodied_kwh_per_gb, c.global_grid_intensity_gco2e_per_kwh
