@@ -169,6 +169,25 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(rej.contains("impressions"), rej)
     }
 
+    /// A device or pipe as the output is written in place, never renamed over (that would replace
+    /// /dev/null itself for a root user).
+    func testOutputToAPipeStaysAPipe() throws {
+        let fifo = dir.appendingPathComponent("out.fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let reader = Thread {
+            if let h = FileHandle(forReadingAtPath: fifo) { _ = h.readDataToEndOfFile() }
+        }
+        reader.start()
+        var o = CampaignRun.Options(model: "gmsf")
+        o.input = TestPaths.root.appendingPathComponent("Examples/campaign.csv").path
+        o.output = fifo
+        o.rejects = dir.appendingPathComponent("r.csv").path
+        _ = try CampaignRun(options: o, repository: repo, grid: GridLookup()).run()
+        var st = stat()
+        XCTAssertEqual(stat(fifo, &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO, "the FIFO must not be replaced by a regular file")
+    }
+
     /// stdin to stdout through the real executable.
     func testPipes() throws {
         let exe = TestPaths.root.appendingPathComponent(".build/debug/plume")

@@ -497,6 +497,25 @@ define = function(id, version)
     error(chunk .. ": declares version " .. tostring(def.version) .. ", expected " .. tostring(version), 0)
   end
   def.categories = def.meta.categories or def.cat_order
+  -- per-row work lists, computed once
+  def.input_list, def.active_inputs = {}, {}
+  for _, n in ipairs(def.input_order) do
+    local d = def.inputs[n]
+    def.input_list[#def.input_list + 1] = d
+    if d.type ~= "any" or d.required or d.default ~= nil or d.check ~= nil then
+      def.active_inputs[#def.active_inputs + 1] = d
+    end
+  end
+  for _, k in ipairs(def.cat_order) do
+    local cat = def.cats[k]
+    if cat.usage_name == nil then
+      -- declarations may be shared with a parent: store the names on a copy
+      local copy_ = {}
+      for ck, cv in pairs(cat) do copy_[ck] = cv end
+      copy_.usage_name, copy_.embodied_name = k .. ".usage", k .. ".embodied"
+      def.cats[k] = copy_
+    end
+  end
   def.included = {}
   for _, k in ipairs(def.categories) do def.included[k] = true end
   defs[key] = def
@@ -601,7 +620,9 @@ local function run_row(inst, row)
   local def = inst.def
   local c = inst.c
   P.model = inst.model
-  for _, name in ipairs(def.input_order) do check_input(def.inputs[name], row, input_log) end
+  -- Declarations that only document a field (type any, no default, no check) cost nothing per row,
+  -- except when explaining, where every declared input is listed.
+  for _, decl in ipairs(input_log and def.input_list or def.active_inputs) do check_input(decl, row, input_log) end
   if def.validate then def.validate(row, c, P) end
   local ctx = def.prepare and def.prepare(row, c, P) or {}
   if type(ctx) ~= "table" then error("prepare must return a table (ctx)", 0) end
@@ -612,9 +633,9 @@ local function run_row(inst, row)
     if cat.split then
       local u, e = cat.compute(ctx, c, P)
       u, e = number_result(key, u, "usage"), number_result(key, e, "embodied")
-      if inst.included[key] then
-        P.trace(key .. ".usage", u)
-        P.trace(key .. ".embodied", e)
+      if tracing and inst.included[key] then
+        P.trace(cat.usage_name, u)
+        P.trace(cat.embodied_name, e)
       end
       values[key] = u + e
     else

@@ -16,9 +16,20 @@ public enum AtomicFile {
         private let handle: FileHandle
         private var buffer: [UInt8] = []
         private var committed = false
+        private var direct = false
 
         public init(path: String) throws {
             self.path = path
+            // A device or pipe (/dev/null, a FIFO) is written in place: renaming over it would replace
+            // the node itself.
+            var st = stat()
+            if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+                guard let h = FileHandle(forWritingAtPath: path) else { throw PlumeError.config("cannot open \(path)") }
+                handle = h
+                temporary = path
+                direct = true
+                return
+            }
             let url = URL(fileURLWithPath: path)
             let dir = url.deletingLastPathComponent().path
             temporary = (dir.isEmpty ? "." : dir) + "/.plume-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))-" + url.lastPathComponent
@@ -49,6 +60,11 @@ public enum AtomicFile {
         /// Flushes, syncs and renames into place.
         public func commit() throws {
             try flush()
+            if direct {
+                try handle.close()
+                committed = true
+                return
+            }
             try handle.synchronize()
             try handle.close()
             if rename(temporary, path) != 0 {
@@ -60,7 +76,7 @@ public enum AtomicFile {
         /// Removes the temporary file (after a failure).
         public func discard() {
             try? handle.close()
-            if !committed { unlink(temporary) }
+            if !committed && !direct { unlink(temporary) }
         }
 
         deinit { if !committed { discard() } }
