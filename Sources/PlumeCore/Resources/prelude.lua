@@ -425,50 +425,38 @@ local function new_env(def, model_id)
     def.declared_at = H.where(2)
   end
 
-  env.input = function(name)
-    if type(name) ~= "string" then model_error("input expects a field name", 2) end
-    local at = H.where(2)
-    return function(spec)
-      if type(spec) ~= "table" then model_error("input '" .. name .. "' expects a table", 2) end
-      local decl = copy(spec)
-      decl.name = name
-      decl.at = at
-      decl.type = decl.type or "any"
-      if decl.values then
-        decl.allowed = {}
-        for _, v in ipairs(decl.values) do decl.allowed[v] = true end
+  -- input "x" {...}, coefficient "x" {...}, category "x" {...}: a name, then a table of fields. A name
+  -- declared again (a parent's, with extends) is replaced in place, keeping its position.
+  local function statement(what, order, store, fill)
+    return function(name)
+      if type(name) ~= "string" then model_error(what .. " expects a name", 2) end
+      local at = H.where(2)
+      return function(spec)
+        if type(spec) ~= "table" then model_error(what .. " '" .. name .. "' expects a table", 2) end
+        local decl = copy(spec)
+        decl.at = at
+        fill(decl, name, spec)
+        if not store[name] then order[#order + 1] = name end
+        store[name] = decl
       end
-      if not def.inputs[name] then def.input_order[#def.input_order + 1] = name end
-      def.inputs[name] = decl
     end
   end
 
-  env.coefficient = function(name)
-    if type(name) ~= "string" then model_error("coefficient expects a pack key", 2) end
-    local at = H.where(2)
-    return function(spec)
-      if type(spec) ~= "table" then model_error("coefficient '" .. name .. "' expects a table", 2) end
-      local decl = copy(spec)
-      decl.name = name
-      decl.at = at
-      if not def.coeffs[name] then def.coeff_order[#def.coeff_order + 1] = name end
-      def.coeffs[name] = decl
+  env.input = statement("input", def.input_order, def.inputs, function(decl, name)
+    decl.name = name
+    decl.type = decl.type or "any"
+    if decl.values then
+      decl.allowed = {}
+      for _, v in ipairs(decl.values) do decl.allowed[v] = true end
     end
-  end
-
-  env.category = function(key)
-    if type(key) ~= "string" then model_error("category expects a key", 2) end
-    local at = H.where(2)
-    return function(spec)
-      if type(spec) ~= "table" then model_error("category '" .. key .. "' expects a table", 2) end
-      local decl = copy(spec)
-      decl.key = key
-      decl.at = at
-      decl.compute = decl.compute or spec[1]
-      if not def.cats[key] then def.cat_order[#def.cat_order + 1] = key end
-      def.cats[key] = decl
-    end
-  end
+  end)
+  env.coefficient = statement("coefficient", def.coeff_order, def.coeffs, function(decl, name)
+    decl.name = name
+  end)
+  env.category = statement("category", def.cat_order, def.cats, function(decl, key, spec)
+    decl.key = key
+    decl.compute = decl.compute or spec[1]
+  end)
   return env
 end
 
