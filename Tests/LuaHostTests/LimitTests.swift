@@ -16,7 +16,7 @@ final class LuaLimitTests: XCTestCase {
         let elapsed = Date().timeIntervalSince(start)
         XCTAssertEqual(e, .timeLimit(seconds: testTime))
         XCTAssertGreaterThanOrEqual(elapsed, testTime * 0.9)
-        XCTAssertLessThan(elapsed, testTime + 1.0)
+        XCTAssertLessThan(elapsed, testTime + 5.0, "the loop must stop near its limit (wide bound: a loaded machine is slower)")
         assertUsable(lua)
         XCTAssertEqual(lua.top, 0)
     }
@@ -32,7 +32,7 @@ final class LuaLimitTests: XCTestCase {
         ] {
             let start = Date()
             assertTimeLimit(luaError(try lua.run(script, chunkName: "spin.lua")))
-            XCTAssertLessThan(Date().timeIntervalSince(start), testTime + 1.0, script)
+            XCTAssertLessThan(Date().timeIntervalSince(start), testTime + 5.0, script)
             assertUsable(lua)
         }
     }
