@@ -85,7 +85,10 @@ public struct CampaignRun {
         }
         let formatter = RowFormatter(format: options.format, categories: categories)
         try output.write(formatter.header())
-        try rejects?.write(Array("row,line,field,reason,record\n".utf8))
+        // A rejects file always has its header; on stderr it appears only with the first rejected row.
+        let rejectsHeader = Array("row,line,field,reason,record\n".utf8)
+        var rejectsHeaderDue = options.rejects == "-2"
+        if !rejectsHeaderDue { try rejects?.write(rejectsHeader) }
 
         let pipeline = Pipeline(threads: max(1, options.threads))
         let spec = WorkerSpec(repository: repository, grid: grid, limits: limits, model: options.model,
@@ -110,6 +113,10 @@ public struct CampaignRun {
                 counts.rejected += result.rejected
                 counts.modelErrors += result.modelErrors
                 try output.write(result.output)
+                if rejectsHeaderDue && !result.rejects.isEmpty {
+                    try rejects?.write(rejectsHeader)
+                    rejectsHeaderDue = false
+                }
                 try rejects?.write(result.rejects)
                 for g in result.groups {
                     if groups[g.key] == nil { groupOrder.append(g.key); groups[g.key] = GroupTotals(key: g.key, categories: categories.count) }
