@@ -116,8 +116,34 @@ public struct Explanation {
             }
         }
         if !traces.isEmpty {
-            out += "traces:\n"
-            for (k, v) in traces { out += "  \(k) = \(Self.show(v))\n" }
+            out += "traces (in the order the model computed them):\n"
+            out += Self.traceTree(traces, skipping: Set(model.categories.flatMap { [$0 + ".usage", $0 + ".embodied"] }))
+        }
+        return out
+    }
+
+    /// Traces as a shallow tree: names sharing a first dotted segment (`alloc.*`, `terminal.*`) are
+    /// listed together under it, at the place the first of them was computed. The usage and embodied
+    /// parts already shown under each category are left out.
+    static func traceTree(_ traces: [(String, LuaValue)], skipping: Set<String>) -> String {
+        let shown = traces.filter { !skipping.contains($0.0) }
+        var groups: [String: [(String, LuaValue)]] = [:]
+        for (k, v) in shown {
+            guard let dot = k.firstIndex(of: ".") else { continue }
+            groups[String(k[..<dot]), default: []].append((String(k[k.index(after: dot)...]), v))
+        }
+        var out = ""
+        var printed = Set<String>()
+        for (k, v) in shown {
+            if let dot = k.firstIndex(of: "."), let members = groups[String(k[..<dot])], members.count > 1 {
+                let head = String(k[..<dot])
+                if printed.insert(head).inserted {
+                    out += "  \(head)\n"
+                    for (rest, value) in members { out += "    .\(rest) = \(show(value))\n" }
+                }
+            } else {
+                out += "  \(k) = \(show(v))\n"
+            }
         }
         return out
     }
