@@ -115,4 +115,13 @@ function common.rating(total, thresholds)
   return "F"
 end
 
+-- One category per output key of spec section 4, each returning its share of the segments that prepare
+-- computed (prepare needs the whole total first, for the rating). `outputs` lists {key, doc}.
+function common.segment_categories(outputs)
+  for _, output in ipairs(outputs) do
+    local key = output[1]
+    category(key) { unit = "g", doc = output[2], compute = function(ctx) return ctx.seg[key] end }
+  end
+end
+
 return common

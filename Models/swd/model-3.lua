@@ -70,13 +70,10 @@ function prepare(row, c, p)
   return { row = row, seg = seg }
 end
 
-local OUTPUTS = {
+common.segment_categories {
   { "swd.operational.dataCenter", "E x data centre share x data centre intensity x w" },
   { "swd.operational.network", "E x network share x network intensity x w" },
   { "swd.operational.device", "E x device share x device intensity x w" },
   { "swd.embodied.production", "E x production share x global intensity x w" },
 }
-for _, output in ipairs(OUTPUTS) do
-  local key = output[1]
-  category(key) { unit = "g", doc = output[2], compute = function(ctx) return ctx.seg[key] end }
-end
+

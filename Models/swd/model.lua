@@ -93,7 +93,7 @@ end
 
 -- One category per output key of spec section 4; each returns its share computed in prepare (the rating
 -- needs the whole total first).
-local OUTPUTS = {
+common.segment_categories {
   { "swd.operational.dataCenter", "data centre operational energy x segment intensity x (1 - g) x w" },
   { "swd.operational.network", "network operational energy x segment intensity x w" },
   { "swd.operational.device", "user device operational energy x segment intensity x w" },
@@ -101,7 +101,4 @@ local OUTPUTS = {
   { "swd.embodied.network", "network embodied energy x global intensity x w" },
   { "swd.embodied.device", "user device embodied energy x global intensity x w" },
 }
-for _, output in ipairs(OUTPUTS) do
-  local key = output[1]
-  category(key) { unit = "g", doc = output[2], compute = function(ctx) return ctx.seg[key] end }
-end
+
