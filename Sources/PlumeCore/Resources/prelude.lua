@@ -180,27 +180,11 @@ local function unknown_coefficient(values, k, pack)
     (#near > 0 and (" (closest: " .. tconcat(near, ", ") .. ")") or ""), 3)
 end
 
-local function make_view(values, path, pack, top)
-  local cache = {}
-  local view = {}
-  PATH[view] = path
-  PACK_OF[view] = pack
-  setmetatable(view, {
-    __index = function(_, k)
-      local v = values[k]
-      local full = path and (path .. "." .. tostring(k)) or tostring(k)
-      if v == nil then
-        if top then unknown_coefficient(values, k, pack) end
-        return nil
-      end
-      if recording then accessed[full] = true end
-      if type(v) == "table" then
-        local w = cache[k]
-        if not w then w = make_view(v, full, pack, false); cache[k] = w end
-        return w
-      end
-      return v
-    end,
+-- A read-only view of `values` at `path`: reads go through `index` (a function or a table), pairs
+-- yields what `get(view, key)` returns, writes are model errors.
+local function new_view(values, path, pack, index, get)
+  local view = setmetatable({}, {
+    __index = index,
     __newindex = function(_, k)
       model_error("coefficients are read-only (attempt to set '" .. (path and (path .. ".") or "") .. tostring(k) .. "')", 2)
     end,
@@ -209,12 +193,34 @@ local function make_view(values, path, pack, top)
       return function(_, k)
         local nk = next(values, k)
         if nk == nil then return nil end
-        return nk, t[nk]
+        return nk, get(t, nk)
       end, t, nil
     end,
     __metatable = "coefficients",
   })
+  PATH[view] = path
+  PACK_OF[view] = pack
   return view
+end
+
+-- While recording (explain, coverage), every read runs a function that notes its path.
+local function make_view(values, path, pack, top)
+  local cache = {}
+  return new_view(values, path, pack, function(_, k)
+    local v = values[k]
+    if v == nil then
+      if top then unknown_coefficient(values, k, pack) end
+      return nil
+    end
+    local full = path and (path .. "." .. tostring(k)) or tostring(k)
+    if recording then accessed[full] = true end
+    if type(v) == "table" then
+      local w = cache[k]
+      if not w then w = make_view(v, full, pack, false); cache[k] = w end
+      return w
+    end
+    return v
+  end, function(t, k) return t[k] end)
 end
 
 -- Without recording, reads go through tables (the VM's fast path), not functions: the view's
@@ -228,24 +234,7 @@ local function make_fast_view(values, path, pack, top)
   if top then
     setmetatable(cache, { __index = function(_, k) unknown_coefficient(values, k, pack) end })
   end
-  local view = setmetatable({}, {
-    __index = cache,
-    __newindex = function(_, k)
-      model_error("coefficients are read-only (attempt to set '" .. (path and (path .. ".") or "") .. tostring(k) .. "')", 2)
-    end,
-    __len = function() return #values end,
-    __pairs = function(t)
-      return function(_, k)
-        local nk = next(values, k)
-        if nk == nil then return nil end
-        return nk, rawget(cache, nk)
-      end, t, nil
-    end,
-    __metatable = "coefficients",
-  })
-  PATH[view] = path
-  PACK_OF[view] = pack
-  return view
+  return new_view(values, path, pack, cache, function(_, k) return rawget(cache, k) end)
 end
 
 -- p.lookup(tbl, key): a required entry of a coefficient table.
