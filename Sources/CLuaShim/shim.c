@@ -336,35 +336,40 @@ void plume_push_callback(lua_State *L, plume_callback callback, void *context) {
     lua_pushcclosure(L, trampoline, 2);
 }
 
-void plume_set_key_order(lua_State *L, int table_index, int keys_index) {
+/* registry[name][t] = value at value_index (both indices absolute or relative, resolved first). */
+static void record(lua_State *L, const char *name, int table_index, int value_index) {
     table_index = lua_absindex(L, table_index);
-    keys_index = lua_absindex(L, keys_index);
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
+    value_index = lua_absindex(L, value_index);
+    lua_getfield(L, LUA_REGISTRYINDEX, name);
     lua_pushvalue(L, table_index);
-    lua_pushvalue(L, keys_index);
+    lua_pushvalue(L, value_index);
     lua_rawset(L, -3);
     lua_pop(L, 1);
 }
 
+/* Pushes registry[name][t] for the table at stack index 1 (the registry table stays below it). */
+static int recorded(lua_State *L, const char *name) {
+    lua_getfield(L, LUA_REGISTRYINDEX, name);
+    lua_pushvalue(L, 1);
+    return lua_rawget(L, -2);
+}
+
+void plume_set_key_order(lua_State *L, int table_index, int keys_index) {
+    record(L, KEY_ORDER, table_index, keys_index);
+}
+
 void plume_mark_list(lua_State *L, int table_index) {
     table_index = lua_absindex(L, table_index);
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
-    lua_pushvalue(L, table_index);
     lua_pushboolean(L, 1);
-    lua_rawset(L, -3);
+    record(L, KEY_ORDER, table_index, -1);
     lua_pop(L, 1);
 }
 
 /* kind(t) -> "object" or "list" for tables the host pushed, nothing for others. */
 static int table_kind(lua_State *L) {
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
-    if (lua_istable(L, -1)) { lua_pushliteral(L, "object"); return 1; }
+    if (recorded(L, KEY_TEMPLATE) == LUA_TTABLE) { lua_pushliteral(L, "object"); return 1; }
     lua_pop(L, 2);
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
+    recorded(L, KEY_ORDER);
     if (lua_istable(L, -1)) { lua_pushliteral(L, "object"); return 1; }
     if (lua_isboolean(L, -1)) { lua_pushliteral(L, "list"); return 1; }
     return 0;
@@ -373,20 +378,11 @@ static int table_kind(lua_State *L) {
 void plume_push_kind_function(lua_State *L) { lua_pushcfunction(L, table_kind); }
 
 void plume_set_key_template(lua_State *L, int table_index, int template_index) {
-    table_index = lua_absindex(L, table_index);
-    template_index = lua_absindex(L, template_index);
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
-    lua_pushvalue(L, table_index);
-    lua_pushvalue(L, template_index);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
+    record(L, KEY_TEMPLATE, table_index, template_index);
 }
 
 static int ordered_keys(lua_State *L) {
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_TEMPLATE);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
-    if (lua_istable(L, -1)) {
+    if (recorded(L, KEY_TEMPLATE) == LUA_TTABLE) {
         /* the template's keys that this row has */
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1), j = 0;
         lua_createtable(L, (int)n, 0);
@@ -401,10 +397,7 @@ static int ordered_keys(lua_State *L) {
         return 1;
     }
     lua_pop(L, 2);
-    lua_getfield(L, LUA_REGISTRYINDEX, KEY_ORDER);
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
-    if (lua_istable(L, -1)) {
+    if (recorded(L, KEY_ORDER) == LUA_TTABLE) {
         /* a copy, so scripts cannot edit the host's record */
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
         lua_createtable(L, (int)n, 0);

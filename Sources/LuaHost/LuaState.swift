@@ -345,26 +345,6 @@ public final class LuaState {
         lua_settop(L, base)
     }
 
-    /// Runs a function from inside a callback: errors come back as LuaCallbackError so the trampoline
-    /// raises them in the calling script.
-    func callNested(_ fn: LuaRef, _ args: [LuaValue]) throws -> [LuaValue] {
-        let base = lua_gettop(L)
-        lua_checkstack(L, Int32(args.count) + 8)
-        push(ref: fn)
-        for a in args { push(a) }
-        let status = plume_pcall(L, Int32(args.count), LUA_MULTRET)
-        if status != LUA_OK {
-            let v = value(at: -1)
-            lua_settop(L, base)
-            throw LuaCallbackError(value: v)
-        }
-        let n = lua_gettop(L) - base
-        var out: [LuaValue] = []
-        for i in 0..<n { out.append(value(at: base + 1 + i)) }
-        lua_settop(L, base)
-        return out
-    }
-
     /// Sets the first upvalue (`_ENV`) of a loaded chunk.
     public func setEnvironment(of chunk: LuaRef, to env: LuaRef) {
         push(ref: chunk)
