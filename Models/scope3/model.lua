@@ -12,6 +12,8 @@ model {
   source = "scope3data/methodology docs/calculations.mdx and defaults/docs-defaults.yaml "
         .. "@5eed5d7 (GMSF 1.3), @6948496 (GMSF 1.2), @8f86a2f (May 2024); Plume spec scope3-gmsf.md",
   packs = { "gmsf-1.3", "gmsf-1.2", "may-2024" },
+  -- numbers reach the results only through arithmetic and < <= > >= (Docs/DSL.md, "Replay")
+  replay = true,
   -- section 5: scope3 leaves out both consumer-device categories
   categories = {
     "adSelection.adPlatform", "adSelection.dataTransfer",

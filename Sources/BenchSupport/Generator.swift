@@ -233,16 +233,41 @@ public struct DeliveryGenerator: Sendable {
         return s + "\n"
     }
 
-    /// Writes a header and `rows` rows to `path`.
-    public static func writeCSV(rows: Int, seed: UInt64, to path: String) throws {
+    /// Counters that grow with a row's impressions (whole-row totals, D5 of the scope3 spec).
+    static let scaling = ["impressions", "views", "plays", "creative_total_image_data_transfer_bytes",
+                          "creative_total_audio_data_transfer_bytes", "creative_total_video_data_transfer_bytes"]
+
+    /// A row of a campaign with `profiles` distinct deliveries: a real export repeats the same creative,
+    /// property, country and device over days and line items, with different impressions each time.
+    /// Picks one of the first `profiles` rows this generator makes (the popular ones more often) and
+    /// rescales its counters to a new impression count.
+    public mutating func nextCampaignFields(index: Int, templates: [[String]]) -> [String] {
+        let u = rng.unit()
+        var f = templates[min(templates.count - 1, Int(Double(templates.count) * u * u))]
+        let n = rng.logUniform(50, 2_000_000)
+        let old = Double(f[Self.column["impressions"]!]) ?? 1
+        let ratio = Double(n) / max(old, 1)
+        for c in Self.scaling {
+            let i = Self.column[c]!
+            if let v = Double(f[i]) { f[i] = String(Int((v * ratio).rounded())) }
+        }
+        f[Self.column["impressions"]!] = String(n)
+        f[Self.column["id"]!] = "r\(index)"
+        return f
+    }
+
+    /// Writes a header and `rows` rows to `path`. With `profiles` > 0 the rows repeat that many distinct
+    /// deliveries (`nextCampaignFields`); with 0 every row is drawn afresh.
+    public static func writeCSV(rows: Int, seed: UInt64, profiles: Int = 0, to path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? h.close() }
         var gen = DeliveryGenerator(seed: seed)
         var buffer = headerLine()
+        let templates = (0..<profiles).map { gen.nextFields(index: $0 + 1) }
         for i in 0..<rows {
-            buffer += csvLine(gen.nextFields(index: i + 1))
+            buffer += csvLine(profiles > 0 ? gen.nextCampaignFields(index: i + 1, templates: templates) : gen.nextFields(index: i + 1))
             if buffer.utf8.count >= 1 << 20 { try h.write(contentsOf: Data(buffer.utf8)); buffer = "" }
         }
         try h.write(contentsOf: Data(buffer.utf8))

@@ -535,6 +535,23 @@ public final class LuaState {
 
     public func string(at index: Int32) -> String? { LuaStackReader(L: L).string(at: index) }
 
+    /// The numbers of the list at `index` (raw access), nil when it is not a table or holds a
+    /// non-number. For bulk reads where building `LuaValue`s would cost more than the work.
+    public func numbers(at index: Int32) -> [Double]? {
+        guard lua_type(L, index) == LUA_TTABLE else { return nil }
+        let n = Int(lua_rawlen(L, index))
+        var out = [Double]()
+        out.reserveCapacity(n)
+        let t = lua_absindex(L, index)
+        lua_checkstack(L, 2)
+        for i in 0..<n {
+            guard lua_rawgeti(L, t, lua_Integer(i + 1)) == LUA_TNUMBER else { plume_pop(L, 1); return nil }
+            out.append(plume_tonumber(L, -1, nil))
+            plume_pop(L, 1)
+        }
+        return out
+    }
+
     /// Converts the value at `index` using raw access only (no metamethod runs), so hostile error
     /// objects cannot execute code in the host.
     public func value(at index: Int32) -> LuaValue { LuaStackReader(L: L).value(at: index) }

@@ -19,10 +19,11 @@ struct Generate: ParsableCommand {
     @Option(help: "Number of rows.") var rows: Int
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Output file.") var output: String
+    @Option(help: "Distinct deliveries the rows repeat with other impressions (0: every row drawn afresh).") var profiles: Int = 0
 
     func run() throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try DeliveryGenerator.writeCSV(rows: rows, seed: seed, to: output)
+        try DeliveryGenerator.writeCSV(rows: rows, seed: seed, profiles: profiles, to: output)
         let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print(String(format: "wrote %d rows (%.1f MB) to %@ in %.1f s", rows, Double(size) / 1e6, output, secs))
@@ -55,6 +56,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Modes, comma-separated: parse, native, lua, run1, runN.") var modes: String = "parse,native,lua,run1,runN"
     @Option(help: "Coefficient pack.") var pack: String = "gmsf-1.3"
     @Option(name: .customLong("models"), help: "Folder of model folders (default: ./Models or $PLUME_MODELS).") var modelsDir: String?
+    @Flag(name: .customLong("no-replay"), help: "End-to-end runs put every row through the script (plume run --no-replay).") var noReplay = false
 
     struct Sample { var seconds: Double; var rows: Int; var total: Double }
 
@@ -188,6 +190,7 @@ struct Compare: ParsableCommand {
         o.input = input
         o.output = tmp + "/out.csv"
         o.threads = threads
+        o.replay = !noReplay
         let t0 = DispatchTime.now().uptimeNanoseconds
         let outcome = try CampaignRun(options: o, repository: repository, grid: grid).run()
         let secs = Self.since(t0)

@@ -16,6 +16,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write rejected rows with their reasons (CSV).") var rejects: String?
     @Option(name: .customLong("on-error"), help: "reject (default): bad rows go to rejects; fail: stop at the first.") var onError: String = "reject"
     @Option(help: "Worker threads (default: the core count).") var threads: Int?
+    @Flag(name: .customLong("no-replay"), help: "Run every row through the script, even when the model declares replay (Docs/DSL.md).") var noReplay = false
     @OptionGroup var options: ModelOptions
 
     func run() throws {
@@ -41,6 +42,7 @@ struct Run: ParsableCommand {
             o.onError = oe
             if let threads { guard threads >= 1 else { throw Failure("--threads must be >= 1") }; o.threads = threads }
             o.progress = isatty(2) != 0
+            o.replay = !noReplay
             let outcome = try CampaignRun(options: o, repository: options.repository(), grid: options.grid()).run()
             let c = outcome.counts
             if let stop = outcome.stoppedBy {
@@ -56,6 +58,7 @@ struct Run: ParsableCommand {
                 warn(t)
             }
             warn("rows read \(c.read) = written \(c.written) + rejected \(c.rejected)" + (c.modelErrors > 0 ? " (of which \(c.modelErrors) model errors)" : "")
+                 + (outcome.replay.recorded > 0 ? "; \(outcome.replay.replayed) rows replayed from \(outcome.replay.recorded) recorded" : "")
                  + (c.rejected > 0 && rejects == nil ? "; rejected rows are above on stderr (--rejects FILE keeps them)" : ""))
         }
     }

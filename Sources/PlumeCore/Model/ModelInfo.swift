@@ -44,6 +44,8 @@ public struct ModelInfo: Sendable {
     /// This model, then the models it extends.
     public let chain: [String]
     public let files: [String]
+    /// The model declares `replay = true` (Docs/DSL.md, "Replay").
+    public let replay: Bool
 
     public var defaultPack: String? { packs.first }
 
@@ -63,6 +65,7 @@ public struct ModelInfo: Sendable {
         categories = strings(v["categories"])
         chain = [id] + strings(v["chain"])
         files = strings(v["files"])
+        replay = v["replay"] == .boolean(true)
         var declared: [Category] = []
         if case .array(let a)? = v["declared"] {
             for c in a {

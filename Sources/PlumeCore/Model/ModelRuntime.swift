@@ -42,7 +42,7 @@ public final class ModelRuntime {
     public let repository: ModelRepository
     public let grid: GridLookup
     private let runtime: LuaRef
-    private let fnDefine, fnCheck, fnDescribe, fnBind, fnEval, fnTracing, fnRecording, fnTraces, fnInputs, fnAccessed, fnWatch: LuaRef
+    private let fnDefine, fnCheck, fnDescribe, fnBind, fnEval, fnTracing, fnRecording, fnTraces, fnInputs, fnAccessed, fnWatch, fnRecord: LuaRef
     /// With `groupFields` set, the text of each field for the last row that evaluated ok: the value the
     /// model traced under that name, else the row's field after the model normalised it.
     public private(set) var lastGroupValues: [String] = []
@@ -104,7 +104,7 @@ public final class ModelRuntime {
         fnDefine = try f("define"); fnCheck = try f("check"); fnDescribe = try f("describe"); fnBind = try f("bind")
         fnEval = try f("eval"); fnTracing = try f("set_tracing"); fnRecording = try f("set_recording")
         fnTraces = try f("traces"); fnInputs = try f("inputs"); fnAccessed = try f("take_accessed")
-        fnWatch = try f("set_watch")
+        fnWatch = try f("set_watch"); fnRecord = try f("record")
         if let null = lua.field(runtime, "null") { lua.setNullSentinel(null) }
     }
 
@@ -178,6 +178,50 @@ public final class ModelRuntime {
             throw error
         }
         return finish(base: base, nargs: 2)
+    }
+
+    /// What recording a row gave: a tape, a script that cannot be taped (`broken`), or a row that did
+    /// not evaluate ok (run it with `evaluate` for its outcome).
+    enum Recording {
+        case tape(Tape)
+        case broken
+        case notOK
+    }
+
+    /// A Lua list of the dotted paths of `columns` (index i+1 = column i), for `record`.
+    func pathList(_ columns: [String]) -> LuaRef {
+        lua.ref(.array(columns.map { c in .array(c.split(separator: ".").map { .string(String($0)) }) }))
+    }
+
+    /// Evaluates the pushed row with the numbers of `numberColumns` (0-based, into `paths`) tracked.
+    func record(_ bound: BoundModel, paths: LuaRef, numberColumns: [Int32], pushRow: () throws -> Void) throws -> Recording {
+        let base = lua.top
+        lua.push(ref: fnRecord)
+        lua.push(ref: bound.ref)
+        do { try pushRow() } catch {
+            lua.top = base
+            throw error
+        }
+        lua.push(ref: paths)
+        lua.push(.array(numberColumns.map { .integer(Int64($0) + 1) }))
+        do {
+            try lua.protectedCall(nargs: 4, nresults: LUA_MULTRET)
+        } catch {
+            lua.top = base
+            return .notOK
+        }
+        defer { lua.top = base }
+        switch lua.string(at: base + 1) {
+        case "tape":
+            let groups = (0..<groupCount).map { lua.string(at: base + 7 + Int32($0)) ?? "" }
+            guard let op = lua.numbers(at: base + 2), let a = lua.numbers(at: base + 3), let b = lua.numbers(at: base + 4),
+                  let k = lua.numbers(at: base + 5), let outs = lua.numbers(at: base + 6),
+                  let t = Tape(op: op, a: a, b: b, constants: k, outputs: outs, groups: groups, inputs: numberColumns.count)
+            else { return .broken }
+            return .tape(t)
+        case "broken": return .broken
+        default: return .notOK
+        }
     }
 
     /// Reads R.eval's results from the stack.

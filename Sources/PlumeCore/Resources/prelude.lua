@@ -64,8 +64,24 @@ local function parse_number(s)
   return v + 0.0
 end
 
-local function is_number(v) return type(v) == "number" end
-local function is_finite(v) return type(v) == "number" and v == v and v ~= huge and v ~= -huge end
+-- Numbers a row replay tracks (see "Replay" below) are tables standing for numbers; everything that
+-- asks "is this a number" goes through these so that a tracked number answers like the number it is.
+local TRACK = {}         -- the metatable of tracked numbers
+local raw_type = type
+local function is_tracked(v) return raw_type(v) == "table" and getmetatable(v) == TRACK end
+local function vtype(v)
+  local t = raw_type(v)
+  if t == "table" and getmetatable(v) == TRACK then return "number" end
+  return t
+end
+local guard_finite   -- set in "Replay"
+
+local function is_number(v) return vtype(v) == "number" end
+local rec = nil          -- the tape being recorded (see "Replay")
+local function is_finite(v)
+  if rec ~= nil and is_tracked(v) then return guard_finite(v) end
+  return type(v) == "number" and v == v and v ~= huge and v ~= -huge
+end
 
 P.ascii_trim, P.ascii_lower, P.ascii_upper = ascii_trim, ascii_lower, ascii_upper
 P.parse_number, P.is_number, P.is_finite = parse_number, is_number, is_finite
@@ -75,13 +91,13 @@ P.reject = reject
 -- script made, a sequence is a list and anything else an object (an empty table is both).
 local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
 function P.is_list(v)
-  if type(v) ~= "table" or v == NULL then return false end
+  if vtype(v) ~= "table" or v == NULL then return false end
   local k = H.kind(v)
   if k then return k == "list" end
   return count(v) == #v
 end
 function P.is_object(v)
-  if type(v) ~= "table" or v == NULL then return false end
+  if vtype(v) ~= "table" or v == NULL then return false end
   local k = H.kind(v)
   if k then return k == "object" end
   local n = count(v)
@@ -96,6 +112,176 @@ P.keys = function(t)
   for key in pairs(t) do out[#out + 1] = key end
   tsort(out, function(a, b) return tostring(a) < tostring(b) end)
   return out
+end
+
+---------------------------------------------------------------------------------------------------
+-- Replay (Docs/DSL.md, "Replay"). A model declaring `replay = true` promises that its numeric inputs
+-- reach its results only through arithmetic (+ - * / unary -) and ordering comparisons. `plume run`
+-- then evaluates the first row of each distinct text part (every non-number cell) with its numbers
+-- tracked: each operation on a tracked number is executed and appended to a tape, each comparison is
+-- executed and appended as a guard. The host replays the tape on the numbers of later rows with the same
+-- text part: the same floating-point operations in the same order, so the same bits. A guard that
+-- comes out differently sends that row back through the script. Anything else done with a tracked
+-- number (tostring, a math function, a table key...) breaks the recording and the key is always
+-- evaluated by the script.
+
+local OP = { add = 1, sub = 2, mul = 3, div = 4, unm = 5, lt_t = 6, lt_f = 7, le_t = 8, le_f = 9,
+             eq_t = 10, eq_f = 11, finite_t = 12, finite_f = 13, int_t = 14, int_f = 15 }
+local UNTRACKABLE = setmetatable({}, { __tostring = function() return "a tracked number was used outside arithmetic" end })
+
+local function untrackable()
+  if rec then rec.broken = true end
+  error(UNTRACKABLE, 0)
+end
+
+-- [1] the value, [2] the node index
+local function track(value, index) return setmetatable({ value, index }, TRACK) end
+
+-- Operand code of a plain number: a new constant (< 0). Integers beyond 2^53 (not exact as doubles)
+-- and NaN end the recording.
+local function constant(r, x)
+  if raw_type(x) ~= "number" then untrackable() end
+  local f = x + 0.0
+  if f ~= x then untrackable() end
+  local n = r.nk + 1
+  r.nk = n
+  r.k[n] = f
+  return -n
+end
+
+-- Each operation: the operands' codes, the value, one tape entry (op, a, b); hot while recording,
+-- hence written out rather than composed.
+local function emit(r, op, a, b)
+  local n = r.n + 1
+  r.n = n
+  r.op[n], r.a[n], r.b[n] = op, a, b
+  return r.inputs + n
+end
+
+local function codes(x, y)
+  local r = rec
+  if r == nil then untrackable() end
+  local a, av, b, bv
+  if getmetatable(x) == TRACK then a, av = x[2], x[1] else a, av = constant(r, x), x end
+  if getmetatable(y) == TRACK then b, bv = y[2], y[1] else b, bv = constant(r, y), y end
+  return r, a, av, b, bv
+end
+
+TRACK.__add = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  return setmetatable({ av + bv, emit(r, OP.add, a, b) }, TRACK)
+end
+TRACK.__sub = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  return setmetatable({ av - bv, emit(r, OP.sub, a, b) }, TRACK)
+end
+TRACK.__mul = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  return setmetatable({ av * bv, emit(r, OP.mul, a, b) }, TRACK)
+end
+TRACK.__div = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  return setmetatable({ av / bv, emit(r, OP.div, a, b) }, TRACK)
+end
+TRACK.__unm = function(x)
+  local r = rec
+  if r == nil then untrackable() end
+  return setmetatable({ -x[1], emit(r, OP.unm, x[2], 0) }, TRACK)
+end
+TRACK.__lt = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  local v = av < bv
+  emit(r, v and OP.lt_t or OP.lt_f, a, b)
+  return v
+end
+TRACK.__le = function(x, y)
+  local r, a, av, b, bv = codes(x, y)
+  local v = av <= bv
+  emit(r, v and OP.le_t or OP.le_f, a, b)
+  return v
+end
+-- Called only when both sides are tables; a number compared with `==` never reaches here (Docs/DSL.md).
+TRACK.__eq = function(x, y)
+  if not (is_tracked(x) and is_tracked(y)) or rec == nil then return false end
+  local v = x[1] == y[1]
+  emit(rec, v and OP.eq_t or OP.eq_f, x[2], y[2])
+  return v
+end
+for _, m in ipairs({ "__mod", "__idiv", "__pow", "__band", "__bor", "__bxor", "__shl", "__shr", "__bnot",
+                     "__concat", "__len", "__index", "__newindex", "__call", "__close", "__tostring" }) do
+  TRACK[m] = untrackable
+end
+TRACK.__pairs = untrackable
+TRACK.__name = "number"
+
+guard_finite = function(x)
+  local v = x[1]
+  local r = v == v and v ~= huge and v ~= -huge
+  emit(rec, r and OP.finite_t or OP.finite_f, x[2], 0)
+  return r
+end
+
+local function guard_integer(x)
+  local v = x[1]
+  local r = v == math.floor(v)
+  emit(rec, r and OP.int_t or OP.int_f, x[2], 0)
+  return r
+end
+
+-- While a row is recorded, the model's `type`, `tonumber`, `math.type` and `math.tointeger` answer for a
+-- tracked number as for the number (other library functions refuse a table, which ends the
+-- recording). They are swapped in only then: a Lua wrapper around `type` costs a third of a plain row.
+-- Hence a replay model calls them as globals (`plume check` looks for copies of them).
+local tracked_builtins = {
+  type = vtype,
+  tonumber = function(v, base)
+    if base == nil and is_tracked(v) then return v end
+    return tonumber(v, base)
+  end,
+  math_type = function(x)
+    if is_tracked(x) then return "float" end
+    return math.type(x)
+  end,
+  math_tointeger = function(x)
+    if is_tracked(x) then untrackable() end
+    return math.tointeger(x)
+  end,
+}
+
+local function swap_builtins(def, on)
+  local d = def
+  while d do
+    local env = d.env
+    env.type = on and tracked_builtins.type or type
+    env.tonumber = on and tracked_builtins.tonumber or tonumber
+    env.math.type = on and tracked_builtins.math_type or math.type
+    env.math.tointeger = on and tracked_builtins.math_tointeger or math.tointeger
+    d = d.parent
+  end
+end
+
+-- Copies of the swapped builtins a replay model must not make (they would miss the swap).
+local COPIES = { "[=,{]%s*type%s*[,;})\n]", "[=,{]%s*type%s*$", "[=,{]%s*tonumber%s*[,;})\n]", "[=,{]%s*tonumber%s*$",
+                 "[=,{]%s*math%.type%s*[,;})\n]", "[=,{]%s*math%.type%s*$", "[=,{]%s*math%.tointeger%s*[,;})\n]",
+                 "[=,{]%s*math%.tointeger%s*$" }
+
+-- file:line of the first copy of a swapped builtin in the sources of `def` and its parents, or nil.
+local function builtin_copy(def)
+  local d = def
+  while d do
+    for chunk, source in pairs(d.sources) do
+      local n = 0
+      for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+        n = n + 1
+        local code = line:gsub("%-%-.*$", "")
+        for _, pat in ipairs(COPIES) do
+          if code:find(pat) then return chunk .. ":" .. n end
+        end
+      end
+    end
+    d = d.parent
+  end
+  return nil
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -316,9 +502,11 @@ local function check_input(decl, row, log)
   else
     local t = decl.type
     if t == "number" or t == "integer" then
-      if type(v) ~= "number" then reject(name, name .. " must be a number") end
+      if vtype(v) ~= "number" then reject(name, name .. " must be a number") end
       if not is_finite(v) then reject(name, name .. " must be finite") end
-      if t == "integer" and v ~= math.floor(v) then reject(name, name .. " must be an integer") end
+      if t == "integer" and not (is_tracked(v) and guard_integer(v) or not is_tracked(v) and v == math.floor(v)) then
+        reject(name, name .. " must be an integer")
+      end
       if decl.min and v < decl.min then reject(name, name .. " must be >= " .. tostring(decl.min)) end
       if decl.max and v > decl.max then reject(name, name .. " must be <= " .. tostring(decl.max)) end
       if decl.gt and not (v > decl.gt) then reject(name, name .. " must be > " .. tostring(decl.gt)) end
@@ -367,6 +555,18 @@ local function new_env(def, model_id)
   local env = {}
   for _, k in ipairs(SAFE_GLOBALS) do env[k] = _G[k] end
   env.string, env.table, env.math, env.utf8 = copy(string), copy(table), copy(math), copy(utf8)
+  def.env = env
+  -- an error a script catches while a row is recorded may have come from a tracked number
+  env.pcall = function(...)
+    local r = table.pack(pcall(...))
+    if not r[1] and rec then rec.broken = true end
+    return table.unpack(r, 1, r.n)
+  end
+  env.xpcall = function(f, h, ...)
+    local r = table.pack(xpcall(f, h, ...))
+    if not r[1] and rec then rec.broken = true end
+    return table.unpack(r, 1, r.n)
+  end
   env._G = env
   env.load = function(s, name, _, e) return load(s, name, "t", e or env) end
   env.plume = P
@@ -379,6 +579,7 @@ local function new_env(def, model_id)
     if not source then model_error(chunk, 2) end
     local fn, err = load(source, "@" .. chunk, "t", env)
     if not fn then error(err, 0) end
+    def.sources[chunk] = source
     modules[name] = true     -- a module that requires itself sees `true`, as in standard Lua
     local value = fn(name)
     if value == nil then value = true end
@@ -458,7 +659,7 @@ define = function(id, version)
   local source, chunk = H.read_model(id, version)
   if not source then loading[key] = nil; error(chunk, 0) end
   local def = { id = id, meta = {}, inputs = {}, input_order = {}, cats = {}, cat_order = {}, chain = {},
-                coeffs = {}, coeff_order = {}, files = { chunk } }
+                coeffs = {}, coeff_order = {}, files = { chunk }, sources = { [chunk] = source } }
   local env = new_env(def, id)
   local fn, err = load(source, "@" .. chunk, "t", env)
   if not fn then loading[key] = nil; error(err, 0) end
@@ -466,6 +667,13 @@ define = function(id, version)
   loading[key] = nil
   if not ok then error(e, 0) end
   if not def.declared then error(chunk .. ": the script never calls model { ... }", 0) end
+  if def.meta.replay == true then
+    local at = builtin_copy(def)
+    if at then
+      error(at .. ": a replay model calls type, tonumber, math.type and math.tointeger by name; "
+        .. "keeping a copy of one hides tracked numbers from it (Docs/DSL.md, \"Replay\")", 0)
+    end
+  end
   -- hooks defined by this script replace the inherited ones
   if rawget(env, "validate") ~= nil then def.validate = env.validate end
   if rawget(env, "prepare") ~= nil then def.prepare = env.prepare end
@@ -514,6 +722,7 @@ function R.check(def)
   for _, f in ipairs({ "title", "source" }) do
     if type(m[f]) ~= "string" or m[f] == "" then add(def.declared_at, "model { " .. f .. " = ... } is missing") end
   end
+  if m.replay ~= nil and type(m.replay) ~= "boolean" then add(def.declared_at, "model { replay = ... } must be true or false") end
   if type(m.packs) ~= "table" or #m.packs == 0 then add(def.declared_at, "model { packs = {...} } must list at least one pack") end
   local seen = {}
   for _, k in ipairs(def.categories) do
@@ -552,6 +761,7 @@ function R.describe(def)
   local out = {
     id = def.id, version = def.version, title = m.title, framework = m.framework, source = m.source,
     extends = m.extends, packs = m.packs or {}, categories = def.categories, chain = def.chain,
+    replay = m.replay == true,
     files = def.files, declared = {}, inputs = {}, coefficients = {},
   }
   for _, n in ipairs(def.coeff_order) do
@@ -585,7 +795,7 @@ function R.bind(def, values, pack_id)
 end
 
 local function number_result(key, v, part)
-  if type(v) ~= "number" then
+  if vtype(v) ~= "number" then
     local cat = running.def.cats[key]
     error((cat.at and (cat.at .. ": ") or "") .. "category '" .. key .. "' returned " .. type(v) ..
       (part and (" as its " .. part .. " part") or "") .. ", expected a number of grams", 0)
@@ -647,6 +857,10 @@ local function group_value(row, path)
       v = v[part]
     end
   end
+  if is_tracked(v) then
+    if rec then rec.broken = true end
+    return ""
+  end
   if v == nil or type(v) == "table" then return "" end
   if type(v) == "number" and v == math.floor(v) and v > -1e15 and v < 1e15 then return sformat("%d", v) end
   return tostring(v)
@@ -667,6 +881,42 @@ function R.eval(inst, row)
   end
   if is_reject(total) then return "reject", total.message, total.path end
   return "error", total.message, total.traceback
+end
+
+-- Evaluates `row` with the numbers at `paths[i]` for i in `columns` tracked (see "Replay"). Returns
+-- "tape", op, a, b, k, outputs (the operand codes of total, v1..vn) and the group texts; "broken" when
+-- the script did something a tape cannot hold; "untracked" when the row did not evaluate ok (the host
+-- then runs R.eval for its outcome).
+function R.record(inst, row, paths, columns)
+  rec = { op = {}, a = {}, b = {}, k = {}, n = 0, nk = 0, inputs = #columns, broken = false }
+  swap_builtins(inst.def, true)
+  for i, c in ipairs(columns) do
+    local path, t = paths[c], row
+    for j = 1, #path - 1 do t = t[path[j]] end
+    t[path[#path]] = track(t[path[#path]], i)
+  end
+  local results = table.pack(R.eval(inst, row))
+  swap_builtins(inst.def, false)
+  local r = rec
+  rec = nil
+  -- a script error may be a tracked number refused by a library function: such keys run the script
+  if r.broken or results[1] == "error" then return "broken" end
+  if results[1] ~= "ok" then return "untracked" end
+  local outs, groups = {}, {}
+  local nvalues = #inst.def.categories + 1
+  for i = 2, results.n do
+    local v = results[i]
+    if i <= nvalues + 1 then
+      if is_tracked(v) then
+        outs[#outs + 1] = v[2]
+      else
+        outs[#outs + 1] = constant(r, v)
+      end
+    else
+      groups[#groups + 1] = v
+    end
+  end
+  return "tape", r.op, r.a, r.b, r.k, outs, table.unpack(groups)
 end
 
 function R.set_tracing(on) tracing = on; if not on then trace_values, trace_order, input_log = nil, nil, nil end end

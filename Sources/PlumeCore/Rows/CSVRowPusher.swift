@@ -34,8 +34,11 @@ final class CSVRowPusher {
                 }
             }
         }
-        root = plan(shape.root)
-        rootTemplate = lua.ref(.array(shape.root.map { .string($0.0) }))
+        // `id` names the output row; the model never sees it (Docs/DSL.md), so rows differing only in
+        // their id share a replay key.
+        let visible = shape.root.filter { $0.0 != "id" }
+        root = plan(visible)
+        rootTemplate = lua.ref(.array(visible.map { .string($0.0) }))
     }
 
     enum PushError: Error { case invalidUTF8(column: String) }

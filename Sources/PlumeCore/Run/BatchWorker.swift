@@ -14,6 +14,8 @@ struct WorkerSpec: Sendable {
     let formatter: RowFormatter
     let failFast: Bool
     let csvShape: CSVRowShape?
+    /// Replay tapes for rows with the same text part (the model declares `replay`, CSV input).
+    let replay: Bool
 }
 
 struct BatchResult: Sendable {
@@ -23,6 +25,7 @@ struct BatchResult: Sendable {
     var groups: [GroupTotals] = []
     var grand: GroupTotals
     var firstFailure: String?
+    var replayed = 0, recorded = 0
 }
 
 /// One worker thread's engine and bound model.
@@ -32,6 +35,13 @@ final class BatchWorker {
     private let pusher: CSVRowPusher?
     private let idColumn: Int?
     private let impressionsColumn: Int?
+    private let memo: RowMemo?
+    private let paths: LuaRef?
+    private var slots: [Double] = []
+    private var replayValues: [Double] = []
+    /// Recording stops when the keys hardly repeat (every row distinct): it only costs time then.
+    private var recordingOn = true
+    private var windowLookups = 0, windowHits = 0
 
     init(spec: WorkerSpec) throws {
         engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
@@ -42,10 +52,14 @@ final class BatchWorker {
             pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)
             idColumn = shape.column("id")
             impressionsColumn = shape.column("impressions")
+            memo = spec.replay ? RowMemo() : nil
+            paths = spec.replay ? engine.runtime.pathList(shape.columns) : nil
         } else {
             pusher = nil
             idColumn = nil
             impressionsColumn = nil
+            memo = nil
+            paths = nil
         }
     }
 
@@ -64,7 +78,8 @@ final class BatchWorker {
                 if r.firstFailure == nil { r.firstFailure = "row \(rec.number) (line \(rec.line)): \(reason)" }
             }
             if let e = rec.error { reject("", e); continue }
-            let outcome: RowOutcome
+            var outcome: RowOutcome?
+            var replayedKey: String?
             var id: (String, Bool)
             var impressions = 0.0
             var groupKey = ""
@@ -75,7 +90,44 @@ final class BatchWorker {
                     continue
                 }
                 do {
-                    outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
+                    if let memo, let paths, memo.build(rec.record, skip: idColumn) {
+                        let entry = memo.find()
+                        windowLookups += 1
+                        if entry != nil { windowHits += 1 }
+                        if windowLookups == 8192 {
+                            // keys that hardly repeat make recording a cost; it comes back when they do
+                            recordingOn = windowHits * 4 >= windowLookups * (recordingOn ? 1 : 2)
+                            windowLookups = 0
+                            windowHits = 0
+                        }
+                        var tape: Tape?
+                        if case .tape(let t)? = entry { tape = t }
+                        if entry == nil && recordingOn && !memo.full {
+                            r.recorded += 1
+                            switch try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns, pushRow: { try pusher.push(rec.record) }) {
+                            case .tape(let t): memo.insert(.tape(t)); tape = t
+                            case .broken: memo.insert(.script)
+                            case .notOK: break
+                            }
+                        }
+                        if let tape {
+                            var total = 0.0
+                            let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &replayValues) }
+                            if ok {
+                                outcome = .ok(total: total, values: replayValues)
+                                replayedKey = tape.groupKey
+                                r.replayed += 1
+                            }
+                        }
+                    }
+                    if outcome == nil {
+                        outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
+                    } else if rec.number % Self.verifyEvery == 0, case .ok(let total, let values)? = outcome {
+                        if let problem = verify(rec: rec, pusher: pusher, total: total, values: values, spec: spec) {
+                            reject("", problem, model: true)
+                            continue
+                        }
+                    }
                 } catch CSVRowPusher.PushError.invalidUTF8(let column) {
                     reject(column, "\(column): invalid UTF-8")
                     continue
@@ -88,13 +140,13 @@ final class BatchWorker {
                     row = try rec.raw.withUnsafeBytes { try JSONValue.parse(bytes: $0) }
                 } catch { reject("", "\(error)"); continue }
                 guard case .object = row else { reject("", "a JSONL row must be a JSON object"); continue }
-                outcome = engine.runtime.evaluate(bound, row: row)
+                outcome = engine.runtime.evaluate(bound, row: row.removing(key: "id"))
                 id = Self.id(row["id"], number: rec.number)
                 impressions = row["impressions"]?.doubleValue ?? 0
             }
-            switch outcome {
+            switch outcome! {
             case .ok(let total, let values):
-                if !spec.groupBy.isEmpty { groupKey = engine.runtime.lastGroupValues.joined(separator: ",") }
+                if !spec.groupBy.isEmpty { groupKey = replayedKey ?? engine.runtime.lastGroupValues.joined(separator: ",") }
                 r.written += 1
                 spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
                 r.grand.add(total: total, values: values, impressions: impressions)
@@ -112,6 +164,23 @@ final class BatchWorker {
             }
         }
         return r
+    }
+
+    /// Every this-many-th row (by row number, so the same rows whatever the thread count) that was
+    /// replayed also runs through the script, and the bits must agree.
+    static let verifyEvery = 4096
+
+    /// Nil when the script gives the replayed result bit for bit; else the model error to report.
+    private func verify(rec: InputRecord, pusher: CSVRowPusher, total: Double, values: [Double], spec: WorkerSpec) -> String? {
+        guard case .ok(let t2, let v2)? = try? engine.runtime.evaluate(bound, pushRow: { try pusher.push(rec.record) }) else {
+            return "model error: replay check: the script does not evaluate this row, its replay did (model \(spec.model) breaks the replay contract, Docs/DSL.md; run with --no-replay)"
+        }
+        let names = ["total"] + spec.categories
+        let a = [total] + values, b = [t2] + v2
+        for i in a.indices where i < b.count && a[i].bitPattern != b[i].bitPattern {
+            return "model error: replay check: \(names[i]) replayed \(RowFormatter.number(a[i])) but the script gives \(RowFormatter.number(b[i])) (model \(spec.model) uses a number in a way a replay cannot see, Docs/DSL.md; run with --no-replay)"
+        }
+        return nil
     }
 
     /// The row's `id` (as written) or its 1-based number; the flag says whether it prints as a number.
@@ -144,5 +213,13 @@ final class Progress {
     func finish(_ c: CampaignRun.Counts) {
         update(c)
         FileHandle.standardError.write("\n".data(using: .utf8)!)
+    }
+}
+
+private extension LuaValue {
+    /// An object without `key` (anything else unchanged).
+    func removing(key: String) -> LuaValue {
+        guard case .object(let fields) = self, fields.contains(where: { $0.0 == key }) else { return self }
+        return .object(fields.filter { $0.0 != key })
     }
 }

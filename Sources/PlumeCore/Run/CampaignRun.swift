@@ -25,6 +25,8 @@ public struct CampaignRun {
         public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         public var batchSize: Int = 2048
         public var progress: Bool = false
+        /// Replay tapes when the model declares `replay` (Docs/DSL.md); off runs every row through the script.
+        public var replay: Bool = true
 
         public init(model: String) { self.model = model }
     }
@@ -37,6 +39,13 @@ public struct CampaignRun {
         public var modelErrors = 0
     }
 
+    /// Rows whose result came from a replayed tape, and rows recorded to make one. Unlike the counts these
+    /// depend on the thread count (each worker keeps its own tapes); the output does not.
+    public struct ReplayStats: Sendable {
+        public var replayed = 0
+        public var recorded = 0
+    }
+
     public struct Outcome: Sendable {
         public let counts: Counts
         public let groups: [GroupTotals]
@@ -44,6 +53,7 @@ public struct CampaignRun {
         public let categories: [String]
         /// Set when --on-error fail stopped the run.
         public let stoppedBy: String?
+        public var replay = ReplayStats()
     }
 
     public let options: Options
@@ -94,8 +104,9 @@ public struct CampaignRun {
         let spec = WorkerSpec(repository: repository, grid: grid, limits: limits, model: options.model,
                               version: options.version, coefficients: coefficients, categories: categories,
                               groupBy: options.groupBy, formatter: formatter, failFast: options.onError == .fail,
-                              csvShape: source.shape)
+                              csvShape: source.shape, replay: options.replay && model.info.replay && source.shape != nil)
         var counts = Counts()
+        var replay = ReplayStats()
         var groups: [String: GroupTotals] = [:]
         var groupOrder: [String] = []
         var grand = GroupTotals(key: "total", categories: categories.count)
@@ -112,6 +123,8 @@ public struct CampaignRun {
                 counts.written += result.written
                 counts.rejected += result.rejected
                 counts.modelErrors += result.modelErrors
+                replay.replayed += result.replayed
+                replay.recorded += result.recorded
                 try output.write(result.output)
                 if rejectsHeaderDue && !result.rejects.isEmpty {
                     try rejects?.write(rejectsHeader)
@@ -132,12 +145,13 @@ public struct CampaignRun {
             })
         progress?.finish(counts)
         if let stoppedBy {
-            return Outcome(counts: counts, groups: [], grand: grand, categories: categories, stoppedBy: stoppedBy)
+            return Outcome(counts: counts, groups: [], grand: grand, categories: categories, stoppedBy: stoppedBy, replay: replay)
         }
         if let e = source.fatalError { throw PlumeError.config(e) }
         try output.commit()
         try rejects?.commit()
-        let outcome = Outcome(counts: counts, groups: groupOrder.map { groups[$0]! }, grand: grand, categories: categories, stoppedBy: nil)
+        let outcome = Outcome(counts: counts, groups: groupOrder.map { groups[$0]! }, grand: grand, categories: categories,
+                              stoppedBy: nil, replay: replay)
         if let summary = options.summary {
             let record = RunSummary(model: model.info, packID: coefficients.packID, packHash: coefficients.pack.hash,
                                     modelHash: probe.modelHash(model), overlayHashes: coefficients.overlayHashes,

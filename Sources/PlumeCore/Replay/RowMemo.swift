@@ -1,0 +1,128 @@
+import Foundation
+
+/// Tapes by row key, for one worker. A row's key is its text part: for every column but `id`, whether
+/// the cell is absent, a number or text, and the text itself; the numbers are the tape's inputs. Two rows
+/// with the same key take the same path through the script except where a guard says otherwise.
+final class RowMemo {
+    enum Entry {
+        case tape(Tape)
+        /// The script used a number in a way a tape cannot hold: rows of this key run the script.
+        case script
+    }
+
+    /// The key of the row being looked up and its numbers (filled by `build`).
+    private(set) var key: [UInt8] = []
+    private(set) var inputs: [Double] = []
+    /// Columns of `inputs`, in order (0-based).
+    private(set) var numberColumns: [Int32] = []
+    private(set) var hash: UInt64 = 0
+
+    private var slots: [Int32]            // index + 1 into entries; 0 = empty
+    private var entries: [(hash: UInt64, key: [UInt8], entry: Entry)] = []
+    private var bytes = 0
+    private(set) var full = false
+    let budget: Int
+    private(set) var hits = 0, misses = 0
+
+    init(budgetBytes: Int = 8 << 20) {
+        budget = budgetBytes
+        slots = [Int32](repeating: 0, count: 1 << 12)
+    }
+
+    /// Builds the key of a CSV record; false when a number cell is not finite (such rows are not
+    /// memoised: the script checks them).
+    func build(_ rec: CSVRecord, skip: Int?) -> Bool {
+        key.removeAll(keepingCapacity: true)
+        inputs.removeAll(keepingCapacity: true)
+        numberColumns.removeAll(keepingCapacity: true)
+        let finite = rec.bytes.withUnsafeBytes { b -> Bool in
+            var lo = 0
+            for i in 0..<rec.ends.count {
+                let end = rec.ends[i]
+                defer { lo = end }
+                if i == skip { continue }
+                var x = lo, z = end
+                while x < z, CellTyper.isSpace(b[x]) { x += 1 }
+                while z > x, CellTyper.isSpace(b[z - 1]) { z -= 1 }
+                if x == z { key.append(0); continue }
+                let cell = UnsafeRawBufferPointer(rebasing: b[x..<z])
+                if let d = CellTyper.number(cell) {
+                    if !d.isFinite { return false }
+                    key.append(1)
+                    inputs.append(d)
+                    numberColumns.append(Int32(i))
+                } else {
+                    let n = cell.count
+                    key.append(2)
+                    key.append(UInt8(truncatingIfNeeded: n)); key.append(UInt8(truncatingIfNeeded: n >> 8))
+                    key.append(UInt8(truncatingIfNeeded: n >> 16)); key.append(UInt8(truncatingIfNeeded: n >> 24))
+                    key.append(contentsOf: cell)
+                }
+            }
+            return true
+        }
+        hash = Self.hash(key)
+        return finite
+    }
+
+    func find() -> Entry? {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { misses += 1; return nil }
+            let e = entries[Int(s) - 1]
+            if e.hash == hash && e.key == key { hits += 1; return e.entry }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Stores the current key's entry, unless the byte budget is spent: then the keys met first stay
+    /// (in a campaign the frequent deliveries come early), memory stays flat, and later keys run the
+    /// script. Results never depend on what is memoised, only speed does.
+    func insert(_ entry: Entry) {
+        let size = key.count + 96 + entry.tapeFootprint
+        if bytes + size > budget { full = true; return }
+        if (entries.count + 1) * 2 > slots.count { grow() }
+        entries.append((hash, key, entry))
+        bytes += size
+        place(Int32(entries.count), hash: hash)
+    }
+
+    private func place(_ index: Int32, hash: UInt64) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] != 0 { i = (i + 1) & mask }
+        slots[i] = index
+    }
+
+    private func grow() {
+        slots = [Int32](repeating: 0, count: slots.count * 2)
+        for (n, e) in entries.enumerated() { place(Int32(n + 1), hash: e.hash) }
+    }
+
+    /// FNV-1a over 8-byte words, then a final mix: the key is hashed once per row, so speed matters
+    /// more than strength; equal hashes are confirmed by comparing keys.
+    static func hash(_ k: [UInt8]) -> UInt64 {
+        k.withUnsafeBytes { b -> UInt64 in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            var i = 0
+            let n = b.count
+            while i + 8 <= n {
+                h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+                h ^= h >> 29
+                i += 8
+            }
+            while i < n { h = (h ^ UInt64(b[i])) &* 0x0000_0100_0000_01b3; i += 1 }
+            h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33
+            return h
+        }
+    }
+}
+
+private extension RowMemo.Entry {
+    var tapeFootprint: Int {
+        if case .tape(let t) = self { return t.footprint }
+        return 0
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import LuaHost
+
+/// One recorded evaluation of a row (prelude.lua, "Replay"): the arithmetic and the comparisons the
+/// script made on the row's numbers, in the order it made them. Replaying it on other numbers performs
+/// the same IEEE operations in the same order, so it gives the bits the script would have given, as
+/// long as every guard (a comparison) comes out as it did when recorded.
+struct Tape {
+    enum Op: UInt8 {
+        case add = 1, sub, mul, div, unm, ltTrue, ltFalse, leTrue, leFalse, eqTrue, eqFalse,
+             finiteTrue, finiteFalse, integerTrue, integerFalse
+    }
+
+    /// Slots: constants, then inputs, then one per operation. An operation is packed in 32 bits (op,
+    /// then two 12-bit slots): a memo holds thousands of tapes, so their size is its memory.
+    private let code: [UInt32]
+    private let constants: [Double]
+    let inputs: Int
+    /// Slots of total, v1...vn.
+    private let outputs: [UInt16]
+    static let maxSlots = 1 << 12
+    /// The run's group-by texts for every row of this key, joined by commas.
+    let groupKey: String
+
+    var slotCount: Int { constants.count + inputs + code.count }
+    /// Bytes held (with the arrays' headers and allocator rounding), for the memo's budget.
+    var footprint: Int { code.count * 4 + constants.count * 8 + outputs.count * 2 + groupKey.utf8.count + 160 }
+
+    /// Decodes R.record's lists (operand codes: node n > 0, constant -k, 0 unused). Nil when malformed.
+    init?(op opList: [Double], a aList: [Double], b bList: [Double], constants: [Double], outputs os: [Double],
+          groups: [String], inputs: Int) {
+        guard opList.count == aList.count, opList.count == bList.count,
+              constants.count + inputs + opList.count <= Self.maxSlots else { return nil }
+        let base = constants.count
+        func slot(_ c: Double, limit: Int) -> Int32? {
+            guard let c = Int(exactly: c) else { return nil }
+            let s = c > 0 ? base + c - 1 : (c < 0 ? -c - 1 : 0)
+            return s < limit ? Int32(s) : nil
+        }
+        var packed: [UInt32] = []
+        packed.reserveCapacity(opList.count)
+        for i in 0..<opList.count {
+            let limit = max(base + inputs + i, 1)   // an operand is an earlier slot
+            guard let c = UInt8(exactly: opList[i]), Op(rawValue: c) != nil,
+                  let x = slot(aList[i], limit: limit), let y = slot(bList[i], limit: limit) else { return nil }
+            packed.append(UInt32(c) << 24 | UInt32(x) << 12 | UInt32(y))
+        }
+        var outs: [UInt16] = []
+        for v in os { guard let s = slot(v, limit: base + inputs + packed.count) else { return nil }; outs.append(UInt16(s)) }
+        guard !outs.isEmpty else { return nil }
+        self.code = packed; self.constants = constants
+        self.inputs = inputs; self.outputs = outs; self.groupKey = groups.joined(separator: ",")
+    }
+
+    /// Replays on `input` (one double per tracked number, in column order); writes total then the
+    /// category values into `out`. False when a guard fails: the row must go through the script.
+    func run(_ input: UnsafeBufferPointer<Double>, slots: inout [Double], total: inout Double, values out: inout [Double]) -> Bool {
+        let n = slotCount
+        if slots.count < n { slots = [Double](repeating: 0, count: n) }
+        let base = constants.count
+        return slots.withUnsafeMutableBufferPointer { sp -> Bool in
+            let v = sp.baseAddress!
+            constants.withUnsafeBufferPointer { c in
+                if base > 0 { v.update(from: c.baseAddress!, count: base) }
+            }
+            if inputs > 0 { (v + base).update(from: input.baseAddress!, count: inputs) }
+            let first = base + inputs
+            let ok = code.withUnsafeBufferPointer { ops -> Bool in
+                        for i in 0..<ops.count {
+                            let w = ops[i]
+                            let x = v[Int(w >> 12 & 0xfff)], y = v[Int(w & 0xfff)]
+                            var r = 0.0
+                            switch Op(rawValue: UInt8(truncatingIfNeeded: w >> 24)).unsafelyUnwrapped {
+                            case .add: r = x + y
+                            case .sub: r = x - y
+                            case .mul: r = x * y
+                            case .div: r = x / y
+                            case .unm: r = -x
+                            case .ltTrue: if !(x < y) { return false }
+                            case .ltFalse: if x < y { return false }
+                            case .leTrue: if !(x <= y) { return false }
+                            case .leFalse: if x <= y { return false }
+                            case .eqTrue: if !(x == y) { return false }
+                            case .eqFalse: if x == y { return false }
+                            case .finiteTrue: if !x.isFinite { return false }
+                            case .finiteFalse: if x.isFinite { return false }
+                            case .integerTrue: if !(x == x.rounded(.down)) { return false }
+                            case .integerFalse: if x == x.rounded(.down) { return false }
+                            }
+                            v[first + i] = r
+                        }
+                        return true
+            }
+            guard ok else { return false }
+            total = v[Int(outputs[0])]
+            out.removeAll(keepingCapacity: true)
+            for s in outputs.dropFirst() { out.append(v[Int(s)]) }
+            return true
+        }
+    }
+}

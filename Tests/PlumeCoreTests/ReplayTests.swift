@@ -1,0 +1,117 @@
+import BenchSupport
+import Foundation
+import XCTest
+@testable import PlumeCore
+
+/// Replay (Docs/DSL.md): a tape replayed on a row's numbers gives the bits the script gives, every row
+/// the tape cannot hold runs the script, and a model that breaks the contract is caught by the spot check.
+final class ReplayTests: XCTestCase {
+    var dir: URL!
+    let fixtures = ModelRepository(root: CoreFixture.url("replay/Models"))
+
+    override func setUpWithError() throws { dir = try TestPaths.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    /// Output, rejects and counts of one run.
+    func run(_ input: String, model: String, pack: String? = nil, repo: ModelRepository, replay: Bool, threads: Int = 1) throws -> (String, String, CampaignRun.Counts, CampaignRun.ReplayStats) {
+        var o = CampaignRun.Options(model: model)
+        o.pack = pack
+        o.input = input
+        let tag = "\(model)-\(replay)-\(threads)"
+        o.output = dir.appendingPathComponent("out-\(tag).csv").path
+        o.rejects = dir.appendingPathComponent("rejects-\(tag).csv").path
+        o.threads = threads
+        o.batchSize = 256
+        o.replay = replay
+        let outcome = try CampaignRun(options: o, repository: repo, grid: GridLookup()).run()
+        return (try String(contentsOfFile: o.output, encoding: .utf8), try String(contentsOfFile: o.rejects!, encoding: .utf8), outcome.counts, outcome.replay)
+    }
+
+    /// Replayed and scripted runs write the same bytes, for 1 and 2 threads; returns the replayed count.
+    @discardableResult
+    func assertSameAsScript(_ input: String, model: String, pack: String? = nil, repo: ModelRepository, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let (plain, plainRejects, plainCounts, plainReplay) = try run(input, model: model, pack: pack, repo: repo, replay: false)
+        XCTAssertEqual(plainReplay.replayed, 0, file: file, line: line)
+        var replayed = 0
+        for threads in [1, 2] {
+            let (out, rejects, counts, stats) = try run(input, model: model, pack: pack, repo: repo, replay: true, threads: threads)
+            XCTAssertEqual(counts, plainCounts, file: file, line: line)
+            XCTAssertEqual(out, plain, "\(model), \(threads) threads: replayed output differs from the script's", file: file, line: line)
+            XCTAssertEqual(rejects, plainRejects, "\(model), \(threads) threads: rejects differ", file: file, line: line)
+            XCTAssertEqual(counts.modelErrors, 0, file: file, line: line)
+            replayed = stats.replayed
+        }
+        return replayed
+    }
+
+    func testGuardsSendRowsBackToTheScript() throws {
+        var csv = "id,impressions,views,slots,kind\n"
+        let values = ["0", "1", "999.5", "1000", "1000.0000001", "1001", "2e9", "7", "123456789", "5e-324", "-0"]
+        var rng = SplitMix64(seed: 7)
+        for i in 1...3000 {
+            let n = rng.pick(values)
+            let views = rng.pick(["", "0", "3", "1500", n])
+            let slots = rng.pick(["", "2", "3", "2.5"])          // 2.5 fails the integer check: a reject
+            let kind = rng.pick(["", "x", "y", " Y "])
+            csv += "r\(i),\(n),\(views),\(slots),\(kind)\n"
+        }
+        let replayed = try assertSameAsScript(try write("guarded.csv", csv), model: "guarded", repo: fixtures)
+        // 16 keys, but the guards go both ways on these values: a tape serves only rows on its own path
+        XCTAssertGreaterThan(replayed, 200)
+    }
+
+    func testScriptOnlyUsesOfNumbersFallBack() throws {
+        var csv = "id,impressions,mode\n"
+        for i in 1...400 { csv += "\(i),\(i * 37 % 1000),\(["", "floor", "text", "mod", "pcall"][i % 5])\n" }
+        let replayed = try assertSameAsScript(try write("escapes.csv", csv), model: "escapes", repo: fixtures)
+        XCTAssertEqual(replayed, 80, "only the rows without a mode (one in five) can replay")
+    }
+
+    func testSpotCheckCatchesAModelThatBreaksTheContract() throws {
+        var csv = "id,impressions\n"
+        for i in 1...BatchWorker.verifyEvery { csv += "\(i),\(i)\n" }
+        let input = try write("sneaky.csv", csv)
+        let (plain, _, _, _) = try run(input, model: "sneaky", repo: fixtures, replay: false)
+        XCTAssertTrue(plain.hasSuffix("\n\(BatchWorker.verifyEvery),1,1\n"), String(plain.suffix(40)))
+        let (_, rejects, counts, _) = try run(input, model: "sneaky", repo: fixtures, replay: true)
+        XCTAssertEqual(counts.modelErrors, 1)
+        XCTAssertTrue(rejects.contains("replay check: total replayed 512 but the script gives 1"), rejects)
+        XCTAssertTrue(rejects.contains("--no-replay"), rejects)
+    }
+
+    func testACopyOfTypeIsALoadError() throws {
+        let engine = try Engine(repository: fixtures, grid: GridLookup())
+        XCTAssertThrowsError(try engine.model("copies", version: nil)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("copies/model.lua:2:"), message)
+            XCTAssertTrue(message.contains("replay model calls type, tonumber"), message)
+        }
+    }
+
+    func testGMSFExampleCampaign() throws {
+        let repo = ModelRepository(root: TestPaths.models)
+        try assertSameAsScript(TestPaths.root.appendingPathComponent("Examples/campaign.csv").path, model: "gmsf", repo: repo)
+    }
+
+    /// Generated delivery rows (repeated deliveries and fresh ones) through every replay model of the
+    /// scope3 family, and through the pack with the power model.
+    func testScope3FamilyOnGeneratedCampaigns() throws {
+        let repo = ModelRepository(root: TestPaths.models)
+        let repeated = dir.appendingPathComponent("repeated.csv").path
+        let fresh = dir.appendingPathComponent("fresh.csv").path
+        try DeliveryGenerator.writeCSV(rows: 3000, seed: 11, profiles: 150, to: repeated)
+        try DeliveryGenerator.writeCSV(rows: 1500, seed: 12, to: fresh)
+        for model in ["gmsf", "scope3", "scope3-consumer-device"] {
+            let replayed = try assertSameAsScript(repeated, model: model, repo: repo)
+            XCTAssertGreaterThan(replayed, 2500, model)
+            try assertSameAsScript(fresh, model: model, repo: repo)
+        }
+        XCTAssertGreaterThan(try assertSameAsScript(repeated, model: "scope3", pack: "may-2024", repo: repo), 2500)
+    }
+}
