@@ -170,14 +170,21 @@ public final class ModelRuntime {
 
     /// Evaluates the row `pushRow` pushes onto the stack (the fast path: no Swift row value).
     public func evaluate(_ bound: BoundModel, pushRow: () throws -> Void) throws -> RowOutcome {
+        let base = try pushCall(fnEval, bound, pushRow)
+        return finish(base: base, nargs: 2)
+    }
+
+    /// Pushes `function`, the bound model and the row; returns the stack top from before (restored when
+    /// pushing the row throws).
+    private func pushCall(_ function: LuaRef, _ bound: BoundModel, _ pushRow: () throws -> Void) throws -> Int32 {
         let base = lua.top
-        lua.push(ref: fnEval)
+        lua.push(ref: function)
         lua.push(ref: bound.ref)
         do { try pushRow() } catch {
             lua.top = base
             throw error
         }
-        return finish(base: base, nargs: 2)
+        return base
     }
 
     /// What recording a row gave: a tape, a script that cannot be taped (`broken`), or a row that did
@@ -195,13 +202,7 @@ public final class ModelRuntime {
 
     /// Evaluates the pushed row with the numbers of `numberColumns` (0-based, into `paths`) tracked.
     func record(_ bound: BoundModel, paths: LuaRef, numberColumns: [Int32], pushRow: () throws -> Void) throws -> Recording {
-        let base = lua.top
-        lua.push(ref: fnRecord)
-        lua.push(ref: bound.ref)
-        do { try pushRow() } catch {
-            lua.top = base
-            throw error
-        }
+        let base = try pushCall(fnRecord, bound, pushRow)
         lua.push(ref: paths)
         lua.push(.array(numberColumns.map { .integer(Int64($0) + 1) }))
         do {
