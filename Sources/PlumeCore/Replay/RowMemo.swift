@@ -32,6 +32,10 @@ final class RowMemo {
     /// Builds the key of a CSV record; false when a number cell is not finite (such rows are not
     /// memoised: the script checks them).
     func build(_ rec: CSVRecord, skip: Int?) -> Bool {
+        // work on locals: appending to a class's arrays pays an exclusivity check per byte
+        var key: [UInt8] = [], inputs: [Double] = [], numberColumns: [Int32] = []
+        swap(&key, &self.key); swap(&inputs, &self.inputs); swap(&numberColumns, &self.numberColumns)
+        defer { swap(&key, &self.key); swap(&inputs, &self.inputs); swap(&numberColumns, &self.numberColumns) }
         key.removeAll(keepingCapacity: true)
         inputs.removeAll(keepingCapacity: true)
         numberColumns.removeAll(keepingCapacity: true)
@@ -61,7 +65,7 @@ final class RowMemo {
             }
             return true
         }
-        hash = Self.hash(key)
+        hash = finite ? Self.hash(key) : 0
         return finite
     }
 

@@ -70,22 +70,22 @@ struct Tape {
                             let w = ops[i]
                             let x = v[Int(w >> 12 & 0xfff)], y = v[Int(w & 0xfff)]
                             var r = 0.0
-                            switch Op(rawValue: UInt8(truncatingIfNeeded: w >> 24)).unsafelyUnwrapped {
-                            case .add: r = x + y
-                            case .sub: r = x - y
-                            case .mul: r = x * y
-                            case .div: r = x / y
-                            case .unm: r = -x
-                            case .ltTrue: if !(x < y) { return false }
-                            case .ltFalse: if x < y { return false }
-                            case .leTrue: if !(x <= y) { return false }
-                            case .leFalse: if x <= y { return false }
-                            case .eqTrue: if !(x == y) { return false }
-                            case .eqFalse: if x == y { return false }
-                            case .finiteTrue: if !x.isFinite { return false }
-                            case .finiteFalse: if x.isFinite { return false }
-                            case .integerTrue: if !(x == x.rounded(.down)) { return false }
-                            case .integerFalse: if x == x.rounded(.down) { return false }
+                            switch UInt8(truncatingIfNeeded: w >> 24) {
+                            case Op.add.rawValue: r = x + y
+                            case Op.sub.rawValue: r = x - y
+                            case Op.mul.rawValue: r = x * y
+                            case Op.div.rawValue: r = x / y
+                            case Op.unm.rawValue: r = -x
+                            case Op.ltTrue.rawValue: if !(x < y) { return false }
+                            case Op.ltFalse.rawValue: if x < y { return false }
+                            case Op.leTrue.rawValue: if !(x <= y) { return false }
+                            case Op.leFalse.rawValue: if x <= y { return false }
+                            case Op.eqTrue.rawValue: if !(x == y) { return false }
+                            case Op.eqFalse.rawValue: if x == y { return false }
+                            case Op.finiteTrue.rawValue: if !x.isFinite { return false }
+                            case Op.finiteFalse.rawValue: if x.isFinite { return false }
+                            case Op.integerTrue.rawValue: if !(x == x.rounded(.down)) { return false }
+                            default: if x == x.rounded(.down) { return false }   // integerFalse (checked at decode)
                             }
                             v[first + i] = r
                         }

@@ -41,6 +41,7 @@ final class BatchWorker {
     private var replayValues: [Double] = []
     /// Recording stops when the keys hardly repeat (every row distinct): it only costs time then.
     private var recordingOn = true
+    private var scratch = CSVRecord()
     private var windowLookups = 0, windowHits = 0
 
     init(spec: WorkerSpec) throws {
@@ -65,11 +66,12 @@ final class BatchWorker {
 
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
-        r.output.reserveCapacity(batch.records.count * 96)
+        r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 96)
         var groupIndex: [String: Int] = [:]
-        for rec in batch.records {
+        // one record at a time: `continue` in a loop reads as `return` here
+        func handle(_ rec: InputRecord) {
             r.read += 1
-            if r.firstFailure != nil && spec.failFast { continue }
+            if r.firstFailure != nil && spec.failFast { return }
             func reject(_ field: String, _ reason: String, model: Bool = false) {
                 r.rejected += 1
                 if model { r.modelErrors += 1 }
@@ -77,7 +79,7 @@ final class BatchWorker {
                 r.rejects.append(contentsOf: line.utf8)
                 if r.firstFailure == nil { r.firstFailure = "row \(rec.number) (line \(rec.line)): \(reason)" }
             }
-            if let e = rec.error { reject("", e); continue }
+            if let e = rec.error { reject("", e); return }
             var outcome: RowOutcome?
             var replayedKey: String?
             var id: (String, Bool)
@@ -87,7 +89,7 @@ final class BatchWorker {
                 let shape = pusher.shape
                 guard rec.record.count == shape.columns.count else {
                     reject("", "ragged row: expected \(shape.columns.count) fields, found \(rec.record.count)")
-                    continue
+                    return
                 }
                 do {
                     if let memo, let paths, memo.build(rec.record, skip: idColumn) {
@@ -112,7 +114,10 @@ final class BatchWorker {
                         }
                         if let tape {
                             var total = 0.0
-                            let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &replayValues) }
+                            var slots: [Double] = [], values: [Double] = []
+                            swap(&slots, &self.slots); swap(&values, &replayValues)
+                            let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &values) }
+                            swap(&slots, &self.slots); swap(&values, &replayValues)
                             if ok {
                                 outcome = .ok(total: total, values: replayValues)
                                 replayedKey = tape.groupKey
@@ -125,21 +130,21 @@ final class BatchWorker {
                     } else if rec.number % Self.verifyEvery == 0, case .ok(let total, let values)? = outcome {
                         if let problem = verify(rec: rec, pusher: pusher, total: total, values: values, spec: spec) {
                             reject("", problem, model: true)
-                            continue
+                            return
                         }
                     }
                 } catch CSVRowPusher.PushError.invalidUTF8(let column) {
                     reject(column, "\(column): invalid UTF-8")
-                    continue
-                } catch { reject("", "\(error)"); continue }
+                    return
+                } catch { reject("", "\(error)"); return }
                 id = Self.id(idColumn.flatMap { pusher.value(rec.record, column: $0) }, number: rec.number)
                 impressions = impressionsColumn.flatMap { pusher.value(rec.record, column: $0)?.doubleValue } ?? 0
             } else {
                 let row: LuaValue
                 do {
                     row = try rec.raw.withUnsafeBytes { try JSONValue.parse(bytes: $0) }
-                } catch { reject("", "\(error)"); continue }
-                guard case .object = row else { reject("", "a JSONL row must be a JSON object"); continue }
+                } catch { reject("", "\(error)"); return }
+                guard case .object = row else { reject("", "a JSONL row must be a JSON object"); return }
                 outcome = engine.runtime.evaluate(bound, row: row.removing(key: "id"))
                 id = Self.id(row["id"], number: rec.number)
                 impressions = row["impressions"]?.doubleValue ?? 0
@@ -162,6 +167,16 @@ final class BatchWorker {
             case .failed(let message, _):
                 reject("", "model error: \(message)", model: true)
             }
+        }
+        if let slice = batch.slice {
+            var reader = CSVSliceReader(slice: slice)
+            var number = batch.firstNumber
+            while reader.next(&scratch) {
+                handle(InputRecord(number: number, record: scratch))
+                number += 1
+            }
+        } else {
+            for rec in batch.records { handle(rec) }
         }
         return r
     }

@@ -16,10 +16,10 @@ struct RowFormatter: Sendable {
     func row(id: String, idIsNumber: Bool, total: Double, values: [Double], into out: inout [UInt8]) {
         switch format {
         case .csv:
-            out.append(contentsOf: csvField(id).utf8)
-            for v in values { out.append(44); out.append(contentsOf: Self.number(v).utf8) }
+            Self.append(csvField(id), to: &out)
+            for v in values { out.append(44); Self.append(number: v, to: &out) }
             out.append(44)
-            out.append(contentsOf: Self.number(total).utf8)
+            Self.append(number: total, to: &out)
             out.append(10)
         case .jsonl:
             out.append(contentsOf: "{\"id\":".utf8)
@@ -43,10 +43,34 @@ struct RowFormatter: Sendable {
     }
 
     static func json(_ d: Double) -> String { d.isFinite ? number(d) : "null" }
+
+    /// `number(d)` appended as bytes (the per-row path: no `String` for integral values).
+    @inline(__always) static func append(number d: Double, to out: inout [UInt8]) {
+        if d == d.rounded(.towardZero), abs(d) < 1e15 {
+            var v = Int64(d)
+            if v == 0 { out.append(48); return }
+            if v < 0 { out.append(45); v = -v }
+            var digits: (UInt64, UInt64) = (0, 0)
+            let n = withUnsafeMutableBytes(of: &digits) { b -> Int in
+                var i = 16
+                while v > 0 { i -= 1; b[i] = UInt8(48 + v % 10); v /= 10 }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<16]))
+                return 16 - i
+            }
+            _ = n
+            return
+        }
+        append(d.description, to: &out)
+    }
+
+    @inline(__always) static func append(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
 }
 
 func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+    if s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
     return s

@@ -9,9 +9,13 @@ struct InputRecord: Sendable {
     var error: String? { record.error }
 }
 
+/// A batch is either whole CSV records still as bytes (the worker parses them; rows are numbered from
+/// `firstNumber`) or JSONL lines split by the reader.
 struct InputBatch: Sendable {
     let index: Int
-    let records: [InputRecord]
+    var records: [InputRecord] = []
+    var slice: CSVSlice?
+    var firstNumber = 1
 }
 
 /// Splits the input into numbered records, in batches; typing and model work happen in the workers.
@@ -43,6 +47,11 @@ final class RowSource {
     }
 
     func nextBatch() -> InputBatch? {
+        if format == .csv {
+            guard let slice = csv.nextSlice(maxRecords: batchSize) else { return nil }
+            defer { number += slice.records; batches += 1 }
+            return InputBatch(index: batches, slice: slice, firstNumber: number + 1)
+        }
         var records: [InputRecord] = []
         records.reserveCapacity(batchSize)
         var rec = CSVRecord()
@@ -53,7 +62,7 @@ final class RowSource {
         }
         if records.isEmpty { return nil }
         defer { batches += 1 }
-        return InputBatch(index: batches, records: records)
+        return InputBatch(index: batches, records: records, slice: nil)
     }
 
     func inputHash() -> String? { csv.inputHash() }
