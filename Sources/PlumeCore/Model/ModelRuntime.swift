@@ -197,8 +197,11 @@ public final class ModelRuntime {
 
     /// A Lua list of the dotted paths of `columns` (index i+1 = column i), for `record`.
     func pathList(_ columns: [String]) -> LuaRef {
-        lua.ref(.array(columns.map { c in .array(c.split(separator: ".").map { .string(String($0)) }) }))
+        pathList(columns.map { c in c.split(separator: ".").map { .string(String($0)) } })
     }
+
+    /// A Lua list of paths given as keys (strings for objects, integers for lists).
+    func pathList(_ paths: [[LuaValue]]) -> LuaRef { lua.ref(.array(paths.map { .array($0) })) }
 
     /// Evaluates the pushed row with the numbers of `numberColumns` (0-based, into `paths`) tracked.
     func record(_ bound: BoundModel, paths: LuaRef, numberColumns: [Int32], pushRow: () throws -> Void) throws -> Recording {
