@@ -15,7 +15,7 @@ model {
   title = "SRI x AD V2.1 digital campaign carbon framework",
   framework = "SRI x Alliance Digitale common base (socle commun) V2.1",
   source = "SRISyndicatRegiesInternet/SRIxAD-DigitalCampaignsCarbonFramework SRIxAD-Database_V2.1_Excel_ENG.xlsx @e755c18",
-  packs = { "sri-2.1" },
+  packs = { "sri-2.1" }, replay = true,
   categories = CATEGORIES,
 }
 

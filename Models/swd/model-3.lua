@@ -7,7 +7,7 @@ model {
   title = "Sustainable Web Design v3",
   framework = "Sustainable Web Design",
   source = "sustainablewebdesign.org, Calculating digital emissions (v3); thegreenwebfoundation/co2.js @27cbe83",
-  packs = { "swd-3" },
+  packs = { "swd-3" }, replay = true,
   -- version 3 has one embodied key, production; the three version 4 embodied keys are absent
   categories = {
     "swd.operational.dataCenter", "swd.operational.network", "swd.operational.device",

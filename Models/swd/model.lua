@@ -7,7 +7,7 @@ model {
   title = "Sustainable Web Design v4",
   framework = "Sustainable Web Design",
   source = "sustainablewebdesign.org, Estimating digital emissions (v4); thegreenwebfoundation/co2.js @27cbe83",
-  packs = { "swd-4" },
+  packs = { "swd-4" }, replay = true,
   categories = {
     "swd.operational.dataCenter", "swd.operational.network", "swd.operational.device",
     "swd.embodied.dataCenter", "swd.embodied.network", "swd.embodied.device",

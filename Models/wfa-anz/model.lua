@@ -6,7 +6,7 @@ model {
   title = "WFA / Ad Net Zero digital framework v1.0",
   framework = "WFA / Ad Net Zero",
   source = "WFA x Ad Net Zero digital framework v1.0, Equations 1-10, per Good-Loop Good Measures methodology",
-  packs = { "wfa-anz-1.0" },
+  packs = { "wfa-anz-1.0" }, replay = true,
   -- Decision: Scope - only these five categories; creation, creative storage, targeting, media
   -- distribution and corporate emissions are absent (pinned by W-01)
   categories = {

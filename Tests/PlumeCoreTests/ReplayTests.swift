@@ -95,9 +95,13 @@ final class ReplayTests: XCTestCase {
         }
     }
 
-    func testGMSFExampleCampaign() throws {
+    func testExampleCampaignThroughEveryFramework() throws {
         let repo = ModelRepository(root: TestPaths.models)
-        try assertSameAsScript(TestPaths.root.appendingPathComponent("Examples/campaign.csv").path, model: "gmsf", repo: repo)
+        let campaign = TestPaths.root.appendingPathComponent("Examples/campaign.csv").path
+        for model in ["gmsf", "scope3", "sri", "wfa-anz", "swd"] {
+            XCTAssertTrue(try Engine(repository: repo, grid: GridLookup()).model(model, version: nil).info.replay, model)
+            try assertSameAsScript(campaign, model: model, repo: repo)
+        }
     }
 
     /// Generated delivery rows (repeated deliveries and fresh ones) through every replay model of the
