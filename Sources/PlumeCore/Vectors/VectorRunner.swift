@@ -70,6 +70,8 @@ public final class VectorRunner {
     private var keysRead: [String: Set<String>] = [:]
     private var packsSeen: [String: ResolvedCoefficients] = [:]
     private var modelsSeen: [String: LoadedModel] = [:]   // by "id version"
+    /// Cases of replay models whose recording was checked, and replays compared (Docs/DSL.md, section 6).
+    public private(set) var replayStats = (cases: 0, replays: 0)
 
     public init(engine: Engine, coverage: Bool = false) {
         self.engine = engine
@@ -130,7 +132,16 @@ public final class VectorRunner {
                 keysRead[model.info.id, default: []].formUnion(engine.runtime.takeAccessed())
             }
             if !c.coefficients.isEmpty { engine.runtime.release(bound) }
-            cases.append(check(c, model: model, outcome: outcome, traces: traces, start: start))
+            var r = check(c, model: model, outcome: outcome, traces: traces, start: start)
+            if model.info.replay, c.coefficients.isEmpty, case .ok = outcome {
+                let replay = ReplayCheck.run(engine.runtime, bound, input: c.input, categories: model.info.categories)
+                replayStats.cases += replay.recorded ? 1 : 0
+                replayStats.replays += replay.replays
+                if !replay.failures.isEmpty {
+                    r = result(c, .failed, r.failures + replay.failures, r.got, elapsed(start))
+                }
+            }
+            cases.append(r)
         }
         if let b = sharedBinding { engine.runtime.release(b) }
         return SuiteResult(file: suite.file, name: suite.name, model: suite.model, pack: suite.pack, notes: notes, cases: cases)
