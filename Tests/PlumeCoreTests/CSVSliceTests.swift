@@ -79,4 +79,23 @@ final class CSVSliceTests: XCTestCase {
         XCTAssertEqual(expected.count, 40_001)
         XCTAssertEqual(try sliced(bytes, maxRecords: 2048).records, expected)
     }
+
+    /// Cells typed as numbers take a fast path for short decimals; it must give strtod's double.
+    func testShortDecimalsParseLikeStrtod() {
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<200_000 {
+            let digits = (0..<rng.int(1...15)).map { _ in Character(String(rng.below(10))) }
+            var text = String(digits)
+            let dot = rng.int(0...digits.count)
+            text.insert(".", at: text.index(text.startIndex, offsetBy: dot))
+            if rng.chance(0.3) { text = (rng.chance(0.5) ? "-" : "+") + text }
+            if text.hasSuffix(".") && dot == 0 { continue }
+            var copy = text
+            let fast = copy.withUTF8 { CellTyper.number(UnsafeRawBufferPointer($0)) }
+            let slow = strtod(text, nil)
+            XCTAssertEqual(fast?.bitPattern, slow.bitPattern, text)
+            if fast?.bitPattern != slow.bitPattern { return }
+        }
+    }
 }
+

@@ -48,8 +48,57 @@ struct Tape {
         var outs: [UInt16] = []
         for v in os { guard let s = slot(v, limit: base + inputs + packed.count) else { return nil }; outs.append(UInt16(s)) }
         guard !outs.isEmpty else { return nil }
-        self.code = packed; self.constants = constants
+        (self.code, self.constants, outs) = Self.simplified(packed, constants: constants, inputs: inputs, outputs: outs)
         self.inputs = inputs; self.outputs = outs; self.groupKey = groups.joined(separator: ",")
+    }
+
+    static func isGuard(_ op: UInt32) -> Bool { op >= UInt32(Op.ltTrue.rawValue) }
+
+    /// The same results with less work: an operation or guard repeating an earlier one on the same slots
+    /// is dropped (its result is the earlier one's: the operations are pure), then everything neither
+    /// an output nor a guard depends on (traced-only values), and unused constants; slots are renumbered.
+    static func simplified(_ code: [UInt32], constants: [Double], inputs: Int, outputs: [UInt16]) -> ([UInt32], [Double], [UInt16]) {
+        let base = constants.count, first = base + inputs
+        var alias = Array(0..<(first + code.count))          // slot -> the slot holding its value
+        var seen: [UInt32: Int] = [:]
+        var kept = [Bool](repeating: true, count: code.count)
+        var rewritten = code
+        for i in code.indices {
+            let w = code[i]
+            let a = alias[Int(w >> 12 & 0xfff)], b = alias[Int(w & 0xfff)]
+            let canonical = w & 0xff00_0000 | UInt32(a) << 12 | UInt32(b)
+            rewritten[i] = canonical
+            if let earlier = seen[canonical] {
+                kept[i] = false
+                alias[first + i] = first + earlier
+            } else {
+                seen[canonical] = i
+            }
+        }
+        var live = [Bool](repeating: false, count: first + code.count)
+        for o in outputs { live[alias[Int(o)]] = true }
+        for i in code.indices.reversed() where kept[i] {
+            let w = rewritten[i]
+            if isGuard(w >> 24) || live[first + i] {
+                live[first + i] = true
+                live[Int(w >> 12 & 0xfff)] = true
+                live[Int(w & 0xfff)] = true
+            } else {
+                kept[i] = false
+            }
+        }
+        // renumber: live constants, all inputs, kept operations
+        var slot = [Int](repeating: 0, count: first + code.count)
+        var consts: [Double] = []
+        for k in 0..<base where live[k] { slot[k] = consts.count; consts.append(constants[k]) }
+        for j in 0..<inputs { slot[base + j] = consts.count + j }
+        var out: [UInt32] = []
+        for i in code.indices where kept[i] {
+            let w = rewritten[i]
+            slot[first + i] = consts.count + inputs + out.count
+            out.append(w & 0xff00_0000 | UInt32(slot[Int(w >> 12 & 0xfff)]) << 12 | UInt32(slot[Int(w & 0xfff)]))
+        }
+        return (out, consts, outputs.map { UInt16(slot[alias[Int($0)]]) })
     }
 
     /// Replays on `input` (one double per tracked number, in column order); writes total then the

@@ -30,6 +30,8 @@ public enum CellTyper {
 
     /// The decimal grammar `[+-] (digits [. [digits]] | . digits) [(e|E) [+-] digits]`, parsed with
     /// strtod (nearest double, ties to even; infinity beyond range).
+    private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+
     public static func number(_ s: UnsafeRawBufferPointer) -> Double? {
         var i = 0
         let n = s.count
@@ -54,6 +56,15 @@ public enum CellTyper {
             var v: Int64 = 0
             for j in 0..<n { v = v * 10 + Int64(s[j] - 48) }
             return Double(v)
+        }
+        // Short decimals: m / 10^k with m < 2^53 and 10^k exact is one correctly rounded IEEE division,
+        // which is what strtod returns (Clinger's fast path).
+        if fracDigits > 0, intDigits + fracDigits <= 15, i == n, !s.contains(101), !s.contains(69) {
+            var m: Int64 = 0
+            var j = s[0] == 43 || s[0] == 45 ? 1 : 0
+            while j < n { let c = s[j]; if c != 46 { m = m * 10 + Int64(c - 48) }; j += 1 }
+            let v = Double(m) / powersOfTen[fracDigits]
+            return s[0] == 45 ? -v : v
         }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buf in
             for j in 0..<n { buf[j] = CChar(bitPattern: s[j]) }
