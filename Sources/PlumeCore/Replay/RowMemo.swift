@@ -70,13 +70,19 @@ final class RowMemo {
     }
 
     func find() -> Entry? {
+        let e = find(hash: hash, key: key)
+        if e == nil { misses += 1 } else { hits += 1 }
+        return e
+    }
+
+    func find(hash: UInt64, key: [UInt8]) -> Entry? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = slots[i]
-            if s == 0 { misses += 1; return nil }
+            if s == 0 { return nil }
             let e = entries[Int(s) - 1]
-            if e.hash == hash && e.key == key { hits += 1; return e.entry }
+            if e.hash == hash && e.key == key { return e.entry }
             i = (i + 1) & mask
         }
     }
@@ -84,7 +90,9 @@ final class RowMemo {
     /// Stores the current key's entry, unless the byte budget is spent: then the keys met first stay
     /// (in a campaign the frequent deliveries come early), memory stays flat, and later keys run the
     /// script. Results never depend on what is memoised, only speed does.
-    func insert(_ entry: Entry) {
+    func insert(_ entry: Entry) { insert(entry, hash: hash, key: key) }
+
+    func insert(_ entry: Entry, hash: UInt64, key: [UInt8]) {
         let size = key.count + 96 + entry.tapeFootprint
         if bytes + size > budget { full = true; return }
         if (entries.count + 1) * 2 > slots.count { grow() }
@@ -130,3 +138,21 @@ private extension RowMemo.Entry {
         return 0
     }
 }
+
+/// The tapes of all workers of one run: a worker that misses its own memo looks here before recording,
+/// so a key is recorded about once per run rather than once per worker. Only misses take the lock.
+final class SharedTapes: @unchecked Sendable {
+    private let lock = NSLock()
+    private let memo = RowMemo(budgetBytes: 16 << 20)
+
+    func find(hash: UInt64, key: [UInt8]) -> RowMemo.Entry? {
+        lock.lock(); defer { lock.unlock() }
+        return memo.find(hash: hash, key: key)
+    }
+
+    func insert(_ entry: RowMemo.Entry, hash: UInt64, key: [UInt8]) {
+        lock.lock(); defer { lock.unlock() }
+        if memo.find(hash: hash, key: key) == nil { memo.insert(entry, hash: hash, key: key) }
+    }
+}
+

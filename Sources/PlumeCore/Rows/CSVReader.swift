@@ -79,6 +79,23 @@ public final class CSVReader {
         let firstLine = line
         while records < maxRecords {
             if start >= end && !refill() { break }
+            // Most records hold no quote: then the record is the bytes up to the next newline, found
+            // with memchr; a record with a quote (or without a newline yet) takes the state machine.
+            let plainEnd: Int? = buffer.withUnsafeBytes { b -> Int? in
+                let base = b.baseAddress! + start
+                guard let nl = memchr(base, 10, end - start) else { return nil }
+                let len = base.distance(to: UnsafeRawPointer(nl))
+                if memchr(base, 34, len) != nil { return nil }
+                return start + len + 1
+            }
+            if let i = plainEnd {
+                let blank = buffer[start] == 10 || (buffer[start] == 13 && buffer[start..<i].allSatisfy { $0 == 13 || $0 == 10 })
+                out.append(contentsOf: buffer[start..<i])
+                line += 1
+                start = i
+                if !blank { records += 1 }
+                continue
+            }
             var i = start
             var inQuotes = false, afterQuote = false, quoted = false
             var fieldBlank = true           // only spaces and tabs so far in this field

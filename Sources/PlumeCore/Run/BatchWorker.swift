@@ -14,8 +14,9 @@ struct WorkerSpec: Sendable {
     let formatter: RowFormatter
     let failFast: Bool
     let csvShape: CSVRowShape?
-    /// Replay tapes for rows with the same text part (the model declares `replay`, CSV input).
-    let replay: Bool
+    /// Replay tapes for rows with the same text part (the model declares `replay`, CSV input), shared
+    /// by the run's workers.
+    let replay: SharedTapes?
 }
 
 struct BatchResult: Sendable {
@@ -53,8 +54,8 @@ final class BatchWorker {
             pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)
             idColumn = shape.column("id")
             impressionsColumn = shape.column("impressions")
-            memo = spec.replay ? RowMemo() : nil
-            paths = spec.replay ? engine.runtime.pathList(shape.columns) : nil
+            memo = spec.replay != nil ? RowMemo() : nil
+            paths = spec.replay != nil ? engine.runtime.pathList(shape.columns) : nil
         } else {
             pusher = nil
             idColumn = nil
@@ -93,7 +94,11 @@ final class BatchWorker {
                 }
                 do {
                     if let memo, let paths, memo.build(rec.record, skip: idColumn) {
-                        let entry = memo.find()
+                        var entry = memo.find()
+                        if entry == nil, let shared = spec.replay, let e = shared.find(hash: memo.hash, key: memo.key) {
+                            memo.insert(e)
+                            entry = e
+                        }
                         windowLookups += 1
                         if entry != nil { windowHits += 1 }
                         if windowLookups == 8192 {
@@ -107,8 +112,12 @@ final class BatchWorker {
                         if entry == nil && recordingOn && !memo.full {
                             r.recorded += 1
                             switch try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns, pushRow: { try pusher.push(rec.record) }) {
-                            case .tape(let t): memo.insert(.tape(t)); tape = t
-                            case .broken: memo.insert(.script)
+                            case .tape(let t):
+                                memo.insert(.tape(t)); tape = t
+                                spec.replay?.insert(.tape(t), hash: memo.hash, key: memo.key)
+                            case .broken:
+                                memo.insert(.script)
+                                spec.replay?.insert(.script, hash: memo.hash, key: memo.key)
                             case .notOK: break
                             }
                         }

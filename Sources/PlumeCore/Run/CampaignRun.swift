@@ -104,7 +104,8 @@ public struct CampaignRun {
         let spec = WorkerSpec(repository: repository, grid: grid, limits: limits, model: options.model,
                               version: options.version, coefficients: coefficients, categories: categories,
                               groupBy: options.groupBy, formatter: formatter, failFast: options.onError == .fail,
-                              csvShape: source.shape, replay: options.replay && model.info.replay && source.shape != nil)
+                              csvShape: source.shape,
+                              replay: options.replay && model.info.replay && source.shape != nil ? SharedTapes() : nil)
         var counts = Counts()
         var replay = ReplayStats()
         var groups: [String: GroupTotals] = [:]
