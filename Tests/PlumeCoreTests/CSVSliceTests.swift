@@ -4,7 +4,8 @@ import XCTest
 @testable import PlumeCore
 
 /// `plume run` cuts the input into slices of whole records on the main thread and parses them in the
-/// workers; cutting must never change a record, its line number or its error.
+/// workers; how the stream is cut (one record at a time, as `next` does, or many) must never change a
+/// record, its line number or its error.
 final class CSVSliceTests: XCTestCase {
     struct Seen: Equatable {
         let line: Int, bytes: [UInt8], ends: [Int], raw: [UInt8], error: String?

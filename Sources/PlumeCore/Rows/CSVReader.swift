@@ -70,9 +70,9 @@ public final class CSVReader {
     }
 
     /// The next whole records, up to `maxRecords` of them (blank lines are not counted), as bytes for
-    /// a `CSVSliceReader`: the main thread only finds where records end, the workers parse
-    /// them. The scan is `next`'s state machine without keeping any bytes; `CSVReaderTests` checks that
-    /// slicing never changes a record.
+    /// a `CSVSliceReader`: the main thread only finds where records end, the workers parse them. The
+    /// scan is the slice reader's state machine without keeping any bytes; `CSVSliceTests` checks that
+    /// the way a stream is sliced never changes a record.
     public func nextSlice(maxRecords: Int) -> CSVSlice? {
         var out: [UInt8] = []
         var records = 0
@@ -149,105 +149,11 @@ public final class CSVReader {
     }
 
     /// Reads the next record into `rec` (its storage is reused); false at the end of input. Blank
-    /// lines are skipped.
+    /// lines are skipped. One record is one slice: the state machine lives in `CSVSliceReader`.
     public func next(_ rec: inout CSVRecord) -> Bool {
-        while true {
-            if start >= end && !refill() { return false }
-            rec.bytes.removeAll(keepingCapacity: true)
-            rec.ends.removeAll(keepingCapacity: true)
-            var i = start
-            var fieldStart = 0          // index in rec.bytes where the current field began
-            var quoted = false, inQuotes = false, afterQuote = false
-            var error: String?
-            var lines = 0
-            while true {
-                if i >= end {
-                    let offset = i - start
-                    if eof || !refill() {
-                        i = start + offset
-                        if inQuotes { error = "unterminated quoted field" }
-                        break
-                    }
-                    i = start + offset
-                    continue
-                }
-                let c = buffer[i]
-                if inQuotes {
-                    if c == 34 {
-                        if i + 1 >= end && !eof {
-                            let offset = i - start
-                            _ = refill()
-                            i = start + offset
-                            continue
-                        }
-                        if i + 1 < end && buffer[i + 1] == 34 { rec.bytes.append(34); i += 2; continue }
-                        inQuotes = false
-                        afterQuote = true
-                        i += 1
-                        continue
-                    }
-                    if c == 10 { lines += 1 }
-                    rec.bytes.append(c)
-                    i += 1
-                    continue
-                }
-                if c == 44 {
-                    rec.ends.append(rec.bytes.count)
-                    fieldStart = rec.bytes.count
-                    quoted = false; afterQuote = false
-                    i += 1
-                    continue
-                }
-                if c == 10 {
-                    i += 1
-                    lines += 1
-                    break
-                }
-                if c == 34 {
-                    let blankSoFar = rec.bytes[fieldStart...].allSatisfy { $0 == 32 || $0 == 9 }
-                    if !quoted && blankSoFar && !afterQuote {
-                        quoted = true
-                        inQuotes = true
-                        rec.bytes.removeSubrange(fieldStart...)
-                        i += 1
-                        continue
-                    }
-                    if error == nil { error = "bad quoting: a quote inside an unquoted field or after a closing quote" }
-                    rec.bytes.append(c)
-                    i += 1
-                    continue
-                }
-                if afterQuote {
-                    if c != 13 && c != 32 && c != 9 && error == nil { error = "bad quoting: text after a closing quote" }
-                } else {
-                    rec.bytes.append(c)
-                }
-                i += 1
-            }
-            rec.ends.append(rec.bytes.count)
-            var rawEnd = i
-            while rawEnd > start, buffer[rawEnd - 1] == 10 || buffer[rawEnd - 1] == 13 { rawEnd -= 1 }
-            let first = line
-            line += max(lines, 1)
-            let blank = rawEnd == start && rec.ends.count == 1 && error == nil
-            if !blank {
-                rec.raw.removeAll(keepingCapacity: true)
-                rec.raw.append(contentsOf: buffer[start..<rawEnd])
-            }
-            start = i
-            if blank { continue }
-            // a CR before the line end belongs to the line break, not the last field
-            if !quoted || !afterQuote, let last = rec.bytes.last, last == 13, rec.ends.last == rec.bytes.count {
-                let lastStart = rec.ends.count > 1 ? rec.ends[rec.ends.count - 2] : 0
-                if rec.bytes.count > lastStart {
-                    rec.bytes.removeLast()
-                    rec.ends[rec.ends.count - 1] -= 1
-                }
-            }
-            rec.line = first
-            rec.error = error
-            return true
-        }
+        guard let slice = nextSlice(maxRecords: 1) else { return false }
+        var reader = CSVSliceReader(slice: slice)
+        return reader.next(&rec)
     }
 }
 
@@ -332,9 +238,8 @@ public struct CSVRowShape: Sendable {
     public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
 }
 
-/// Reads the records of one `CSVSlice` (in a worker). Gives exactly what `CSVReader.next` gives for the
-/// same records, which `CSVSliceTests` checks on random input; it is faster because the slice is whole
-/// (no refills) and runs of plain bytes are copied at once.
+/// Reads the records of one `CSVSlice` (RFC 4180 with Plume's rules for bad quoting and line breaks).
+/// A slice holds whole records, so there are no refills, and runs of plain bytes are copied at once.
 public struct CSVSliceReader {
     private let slice: CSVSlice
     private var pos = 0
