@@ -58,7 +58,7 @@ struct Run: ParsableCommand {
                 warn(t)
             }
             warn("rows read \(c.read) = written \(c.written) + rejected \(c.rejected)" + (c.modelErrors > 0 ? " (of which \(c.modelErrors) model errors)" : "")
-                 + (outcome.replay.recorded > 0 ? "; \(outcome.replay.replayed) rows replayed from \(outcome.replay.recorded) recorded" : "")
+                 + (outcome.replay.recorded > 0 ? "; replay: \(outcome.replay.replayed) rows replayed, \(outcome.replay.recorded) recorded" : "")
                  + (c.rejected > 0 && rejects == nil ? "; rejected rows are above on stderr (--rejects FILE keeps them)" : ""))
         }
     }

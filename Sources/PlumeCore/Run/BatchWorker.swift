@@ -130,7 +130,7 @@ final class BatchWorker {
                             if ok {
                                 outcome = .ok(total: total, values: replayValues)
                                 replayedKey = tape.groupKey
-                                r.replayed += 1
+                                if entry != nil { r.replayed += 1 }     // a tape an earlier row recorded
                             }
                         }
                     }

@@ -39,8 +39,8 @@ public struct CampaignRun {
         public var modelErrors = 0
     }
 
-    /// Rows whose result came from a replayed tape, and rows recorded to make one. Unlike the counts these
-    /// depend on the thread count (each worker keeps its own tapes); the output does not.
+    /// Rows computed from a tape an earlier row recorded, and rows recorded. Unlike the counts these
+    /// depend on the thread count (which worker meets a key first); the output does not.
     public struct ReplayStats: Sendable {
         public var replayed = 0
         public var recorded = 0
