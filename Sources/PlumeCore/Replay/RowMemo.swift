@@ -22,7 +22,6 @@ final class RowMemo {
     private var bytes = 0
     private(set) var full = false
     let budget: Int
-    private(set) var hits = 0, misses = 0
 
     init(budgetBytes: Int = 8 << 20) {
         budget = budgetBytes
@@ -69,11 +68,7 @@ final class RowMemo {
         return finite
     }
 
-    func find() -> Entry? {
-        let e = find(hash: hash, key: key)
-        if e == nil { misses += 1 } else { hits += 1 }
-        return e
-    }
+    func find() -> Entry? { find(hash: hash, key: key) }
 
     func find(hash: UInt64, key: [UInt8]) -> Entry? {
         let mask = slots.count - 1
