@@ -63,8 +63,9 @@ final class ReplayTests: XCTestCase {
             csv += "r\(i),\(n),\(views),\(slots),\(kind)\n"
         }
         let replayed = try assertSameAsScript(try write("guarded.csv", csv), model: "guarded", repo: fixtures)
-        // 16 keys, but the guards go both ways on these values: a tape serves only rows on its own path
-        XCTAssertGreaterThan(replayed, 200)
+        // 16 keys whose guards go both ways on these values: up to four paths (tapes) per key serve
+        // about 1140 rows; one tape per key served about 350
+        XCTAssertGreaterThan(replayed, 900)
     }
 
     func testScriptOnlyUsesOfNumbersFallBack() throws {

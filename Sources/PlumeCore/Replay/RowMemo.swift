@@ -5,7 +5,8 @@ import Foundation
 /// with the same key take the same path through the script except where a guard says otherwise.
 final class RowMemo {
     enum Entry {
-        case tape(Tape)
+        /// One tape per path the key's rows took (the guards tell them apart), at most `maxTapes`.
+        case tapes([Tape])
         /// The script used a number in a way a tape cannot hold: rows of this key run the script.
         case script
     }
@@ -22,6 +23,8 @@ final class RowMemo {
     private var bytes = 0
     private(set) var full = false
     let budget: Int
+
+    static let maxTapes = 4
 
     init(budgetBytes: Int = 8 << 20) {
         budget = budgetBytes
@@ -96,6 +99,23 @@ final class RowMemo {
         place(Int32(entries.count), hash: hash)
     }
 
+    /// Adds a tape (another path) to the current key's entry, within the budget.
+    func add(_ tape: Tape) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] != 0 {
+            let n = Int(slots[i]) - 1
+            if entries[n].hash == hash && entries[n].key == key {
+                guard case .tapes(let ts) = entries[n].entry, ts.count < Self.maxTapes else { return }
+                if bytes + tape.footprint > budget { full = true; return }
+                bytes += tape.footprint
+                entries[n].entry = .tapes(ts + [tape])
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
     private func place(_ index: Int32, hash: UInt64) {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -129,7 +149,7 @@ final class RowMemo {
 
 private extension RowMemo.Entry {
     var tapeFootprint: Int {
-        if case .tape(let t) = self { return t.footprint }
+        if case .tapes(let ts) = self { return ts.reduce(0) { $0 + $1.footprint } }
         return 0
     }
 }

@@ -40,6 +40,7 @@ final class BatchWorker {
     private let paths: LuaRef?
     private var slots: [Double] = []
     private var replayValues: [Double] = []
+    private var replayTotal = 0.0
     /// Recording stops when the keys hardly repeat (every row distinct): it only costs time then.
     private var recordingOn = true
     private var scratch = CSVRecord()
@@ -107,32 +108,33 @@ final class BatchWorker {
                             windowLookups = 0
                             windowHits = 0
                         }
-                        var tape: Tape?
-                        if case .tape(let t)? = entry { tape = t }
-                        if entry == nil && recordingOn && !memo.full {
+                        // the key's tapes in order; a row whose guards fit none records another path
+                        var tapes: [Tape] = []
+                        if case .tapes(let ts)? = entry { tapes = ts }
+                        for tape in tapes where replay(tape, memo) {
+                            replayedKey = tape.groupKey
+                            r.replayed += 1
+                            break
+                        }
+                        let another = entry == nil || (!tapes.isEmpty && tapes.count < RowMemo.maxTapes)
+                        if replayedKey == nil && another && recordingOn && !memo.full {
                             r.recorded += 1
                             switch try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns, pushRow: { try pusher.push(rec.record) }) {
                             case .tape(let t):
-                                memo.insert(.tape(t)); tape = t
-                                spec.replay?.insert(.tape(t), hash: memo.hash, key: memo.key)
-                            case .broken:
+                                if entry == nil {
+                                    memo.insert(.tapes([t]))
+                                    spec.replay?.insert(.tapes([t]), hash: memo.hash, key: memo.key)
+                                } else {
+                                    memo.add(t)
+                                }
+                                if replay(t, memo) { replayedKey = t.groupKey }
+                            case .broken where entry == nil:
                                 memo.insert(.script)
                                 spec.replay?.insert(.script, hash: memo.hash, key: memo.key)
-                            case .notOK: break
+                            case .broken, .notOK: break
                             }
                         }
-                        if let tape {
-                            var total = 0.0
-                            var slots: [Double] = [], values: [Double] = []
-                            swap(&slots, &self.slots); swap(&values, &replayValues)
-                            let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &values) }
-                            swap(&slots, &self.slots); swap(&values, &replayValues)
-                            if ok {
-                                outcome = .ok(total: total, values: replayValues)
-                                replayedKey = tape.groupKey
-                                if entry != nil { r.replayed += 1 }     // a tape an earlier row recorded
-                            }
-                        }
+                        if replayedKey != nil { outcome = .ok(total: replayTotal, values: replayValues) }
                     }
                     if outcome == nil {
                         outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
@@ -188,6 +190,17 @@ final class BatchWorker {
             for rec in batch.records { handle(rec) }
         }
         return r
+    }
+
+    /// Runs `tape` on the row's numbers into `replayTotal` / `replayValues`; false when a guard fails.
+    private func replay(_ tape: Tape, _ memo: RowMemo) -> Bool {
+        var total = 0.0
+        var slots: [Double] = [], values: [Double] = []
+        swap(&slots, &self.slots); swap(&values, &replayValues)
+        let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &values) }
+        swap(&slots, &self.slots); swap(&values, &replayValues)
+        replayTotal = total
+        return ok
     }
 
     /// Every this-many-th row (by row number, so the same rows whatever the thread count) that was
