@@ -59,8 +59,9 @@ final class ReplayTests: XCTestCase {
             let n = rng.pick(values)
             let views = rng.pick(["", "0", "3", "1500", n])
             let slots = rng.pick(["", "2", "3", "2.5"])          // 2.5 fails the integer check: a reject
-            let kind = rng.pick(["", "x", "y", " Y "])
-            csv += "r\(i),\(n),\(views),\(slots),\(kind)\n"
+            // quoted cells and CRLF lines take the record path, plain lines the byte path: same keys
+            let kind = rng.pick(["", "x", "y", " Y ", "\"y\"", "\"x,\"\"\""])
+            csv += "r\(i),\(n),\(views),\(slots),\(kind)" + rng.pick(["\n", "\r\n"])
         }
         let replayed = try assertSameAsScript(try write("guarded.csv", csv), model: "guarded", repo: fixtures)
         // 16 keys whose guards go both ways on these values: up to four paths (tapes) per key serve

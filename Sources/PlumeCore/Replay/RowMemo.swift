@@ -34,6 +34,34 @@ final class RowMemo {
     /// Builds the key of a CSV record; false when a number cell is not finite (such rows are not
     /// memoised: the script checks them).
     func build(_ rec: CSVRecord, skip: Int?) -> Bool {
+        rec.bytes.withUnsafeBytes { b in
+            rec.ends.withUnsafeBufferPointer { build(b, ends: $0, gap: 0, skip: skip) }
+        }
+    }
+
+    /// Where each cell of the last `build(line:)` ends (cell i starts one byte, the comma, after cell i-1).
+    private(set) var lineEnds: [Int] = []
+
+    /// Builds the key of a plain line (no quote, no line break): cells are what the commas separate,
+    /// so a key comes straight from the input bytes. Nil when the line has not `columns` cells.
+    func build(line: UnsafeRawBufferPointer, columns: Int, skip: Int?) -> Bool? {
+        var ends: [Int] = []
+        swap(&ends, &lineEnds)
+        defer { swap(&ends, &lineEnds) }
+        ends.removeAll(keepingCapacity: true)
+        var i = 0
+        while let comma = memchr(line.baseAddress! + i, 44, line.count - i) {
+            let at = line.baseAddress!.distance(to: UnsafeRawPointer(comma))
+            ends.append(at)
+            i = at + 1
+        }
+        ends.append(line.count)
+        guard ends.count == columns else { return nil }
+        return ends.withUnsafeBufferPointer { build(line, ends: $0, gap: 1, skip: skip) }
+    }
+
+    /// The key of the cells of `b` ending at `ends`, each `gap` bytes after the previous one's end.
+    private func build(_ b: UnsafeRawBufferPointer, ends cellEnds: UnsafeBufferPointer<Int>, gap: Int, skip: Int?) -> Bool {
         // work on locals: appending to a class's arrays pays an exclusivity check per byte
         var key: [UInt8] = [], inputs: [Double] = [], numberColumns: [Int32] = []
         swap(&key, &self.key); swap(&inputs, &self.inputs); swap(&numberColumns, &self.numberColumns)
@@ -41,31 +69,29 @@ final class RowMemo {
         key.removeAll(keepingCapacity: true)
         inputs.removeAll(keepingCapacity: true)
         numberColumns.removeAll(keepingCapacity: true)
-        let finite = rec.bytes.withUnsafeBytes { b -> Bool in
-            var lo = 0
-            for i in 0..<rec.ends.count {
-                let end = rec.ends[i]
-                defer { lo = end }
-                if i == skip { continue }
-                var x = lo, z = end
-                while x < z, CellTyper.isSpace(b[x]) { x += 1 }
-                while z > x, CellTyper.isSpace(b[z - 1]) { z -= 1 }
-                if x == z { key.append(0); continue }
-                let cell = UnsafeRawBufferPointer(rebasing: b[x..<z])
-                if let d = CellTyper.number(cell) {
-                    if !d.isFinite { return false }
-                    key.append(1)
-                    inputs.append(d)
-                    numberColumns.append(Int32(i))
-                } else {
-                    let n = cell.count
-                    key.append(2)
-                    key.append(UInt8(truncatingIfNeeded: n)); key.append(UInt8(truncatingIfNeeded: n >> 8))
-                    key.append(UInt8(truncatingIfNeeded: n >> 16)); key.append(UInt8(truncatingIfNeeded: n >> 24))
-                    key.append(contentsOf: cell)
-                }
+        var finite = true
+        var lo = 0
+        for i in 0..<cellEnds.count {
+            let end = cellEnds[i]
+            defer { lo = end + gap }
+            if i == skip { continue }
+            var x = lo, z = end
+            while x < z, CellTyper.isSpace(b[x]) { x += 1 }
+            while z > x, CellTyper.isSpace(b[z - 1]) { z -= 1 }
+            if x == z { key.append(0); continue }
+            let cell = UnsafeRawBufferPointer(rebasing: b[x..<z])
+            if let d = CellTyper.number(cell) {
+                if !d.isFinite { finite = false; break }
+                key.append(1)
+                inputs.append(d)
+                numberColumns.append(Int32(i))
+            } else {
+                let n = cell.count
+                key.append(2)
+                key.append(UInt8(truncatingIfNeeded: n)); key.append(UInt8(truncatingIfNeeded: n >> 8))
+                key.append(UInt8(truncatingIfNeeded: n >> 16)); key.append(UInt8(truncatingIfNeeded: n >> 24))
+                key.append(contentsOf: cell)
             }
-            return true
         }
         hash = finite ? Self.hash(key) : 0
         return finite

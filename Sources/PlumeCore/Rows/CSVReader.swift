@@ -254,6 +254,44 @@ public struct CSVSliceReader {
         slice.bytes.withUnsafeBufferPointer { read(from: $0, into: &rec) }
     }
 
+    /// A record that is one plain line: no quote, not blank. `content` excludes the line break.
+    public struct PlainLine {
+        public let content: Range<Int>
+        let next: Int
+    }
+
+    /// The next record when it is a plain line (its cells are what the commas separate), without
+    /// reading it; `skip` then moves past it. Nil for anything else: `next` reads that.
+    public func peekPlain() -> PlainLine? {
+        slice.bytes.withUnsafeBytes { b -> PlainLine? in
+            guard pos < b.count else { return nil }
+            let base = b.baseAddress! + pos
+            let rest = b.count - pos
+            var len = rest, next = b.count
+            if let nl = memchr(base, 10, rest) {
+                len = base.distance(to: UnsafeRawPointer(nl))
+                next = pos + len + 1
+            }
+            if memchr(base, 34, len) != nil { return nil }
+            var end = pos + len
+            while end > pos, b[end - 1] == 13 { end -= 1 }
+            if end == pos { return nil }             // blank: `next` skips it
+            return PlainLine(content: pos..<(pos + len), next: next)
+        }
+    }
+
+    public mutating func skip(_ line: PlainLine) {
+        pos = line.next
+        self.line += 1
+    }
+
+    /// Line number of the next record `next` or `peekPlain` sees, when it starts at a line.
+    public var nextLine: Int { line }
+
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try slice.bytes.withUnsafeBytes(body)
+    }
+
     private mutating func read(from buf: UnsafeBufferPointer<UInt8>, into rec: inout CSVRecord) -> Bool {
         let end = buf.count
         while true {

@@ -70,6 +70,18 @@ final class BatchWorker {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
         r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 96)
         var groupIndex: [String: Int] = [:]
+        func written(total: Double, values: [Double], id: (String, Bool), impressions: Double, groupKey: String) {
+            r.written += 1
+            spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
+            r.grand.add(total: total, values: values, impressions: impressions)
+            if !spec.groupBy.isEmpty {
+                if groupIndex[groupKey] == nil {
+                    groupIndex[groupKey] = r.groups.count
+                    r.groups.append(GroupTotals(key: groupKey, categories: spec.categories.count))
+                }
+                r.groups[groupIndex[groupKey]!].add(total: total, values: values, impressions: impressions)
+            }
+        }
         // one record at a time: `continue` in a loop reads as `return` here
         func handle(_ rec: InputRecord) {
             r.read += 1
@@ -100,14 +112,7 @@ final class BatchWorker {
                             memo.insert(e)
                             entry = e
                         }
-                        windowLookups += 1
-                        if entry != nil { windowHits += 1 }
-                        if windowLookups == 8192 {
-                            // keys that hardly repeat make recording a cost; it comes back when they do
-                            recordingOn = windowHits * 4 >= windowLookups * (recordingOn ? 1 : 2)
-                            windowLookups = 0
-                            windowHits = 0
-                        }
+                        countLookup(hit: entry != nil)
                         // the key's tapes in order; a row whose guards fit none records another path
                         var tapes: [Tape] = []
                         if case .tapes(let ts)? = entry { tapes = ts }
@@ -163,26 +168,45 @@ final class BatchWorker {
             switch outcome! {
             case .ok(let total, let values):
                 if !spec.groupBy.isEmpty { groupKey = replayedKey ?? engine.runtime.lastGroupValues.joined(separator: ",") }
-                r.written += 1
-                spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
-                r.grand.add(total: total, values: values, impressions: impressions)
-                if !spec.groupBy.isEmpty {
-                    if groupIndex[groupKey] == nil {
-                        groupIndex[groupKey] = r.groups.count
-                        r.groups.append(GroupTotals(key: groupKey, categories: spec.categories.count))
-                    }
-                    r.groups[groupIndex[groupKey]!].add(total: total, values: values, impressions: impressions)
-                }
+                written(total: total, values: values, id: id, impressions: impressions, groupKey: groupKey)
             case .rejected(let message, let path):
                 reject(path ?? "", message)
             case .failed(let message, _):
                 reject("", "model error: \(message)", model: true)
             }
         }
+        // A plain line whose key has a tape that fits is done from the input bytes; anything else
+        // (a miss, a guard, a quote, a spot-checked row) is read as a record and handled as above.
+        func replayLine(_ line: CSVSliceReader.PlainLine, _ reader: CSVSliceReader, number: Int) -> Bool {
+            guard let memo, let pusher, number % Self.verifyEvery != 0, r.firstFailure == nil || !spec.failFast else { return false }
+            return reader.withBytes { b -> Bool in
+                let bytes = UnsafeRawBufferPointer(rebasing: b[line.content])
+                guard memo.build(line: bytes, columns: pusher.shape.columns.count, skip: idColumn) == true,
+                      case .tapes(let tapes)? = memo.find(),
+                      let tape = tapes.first(where: { replay($0, memo) }) else { return false }
+                countLookup(hit: true)
+                func cell(_ i: Int) -> UnsafeRawBufferPointer {
+                    let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
+                    return UnsafeRawBufferPointer(rebasing: bytes[start..<memo.lineEnds[i]])
+                }
+                let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
+                let impressions = impressionsColumn.flatMap { CellTyper.type(bytes: cell($0))?.doubleValue } ?? 0
+                r.read += 1
+                r.replayed += 1
+                written(total: replayTotal, values: replayValues, id: id, impressions: impressions, groupKey: tape.groupKey)
+                return true
+            }
+        }
         if let slice = batch.slice {
             var reader = CSVSliceReader(slice: slice)
             var number = batch.firstNumber
-            while reader.next(&scratch) {
+            while true {
+                if let line = reader.peekPlain(), replayLine(line, reader, number: number) {
+                    reader.skip(line)
+                    number += 1
+                    continue
+                }
+                guard reader.next(&scratch) else { break }
                 handle(InputRecord(number: number, record: scratch))
                 number += 1
             }
@@ -190,6 +214,18 @@ final class BatchWorker {
             for rec in batch.records { handle(rec) }
         }
         return r
+    }
+
+    /// Keys that hardly repeat make recording a cost: it stops while fewer than a quarter of the last
+    /// 8192 lookups hit, and comes back when half do.
+    private func countLookup(hit: Bool) {
+        windowLookups += 1
+        if hit { windowHits += 1 }
+        if windowLookups == 8192 {
+            recordingOn = windowHits * 4 >= windowLookups * (recordingOn ? 1 : 2)
+            windowLookups = 0
+            windowHits = 0
+        }
     }
 
     /// Runs `tape` on the row's numbers into `replayTotal` / `replayValues`; false when a guard fails.
