@@ -105,8 +105,8 @@ final class RowMemo {
         while true {
             let s = slots[i]
             if s == 0 { return nil }
-            let e = entries[Int(s) - 1]
-            if e.hash == hash && e.key == key { return e.entry }
+            let n = Int(s) - 1
+            if entries[n].hash == hash && entries[n].key == key { return entries[n].entry }
             i = (i + 1) & mask
         }
     }

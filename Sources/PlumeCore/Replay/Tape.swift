@@ -5,7 +5,7 @@ import LuaHost
 /// script made on the row's numbers, in the order it made them. Replaying it on other numbers performs
 /// the same IEEE operations in the same order, so it gives the bits the script would have given, as
 /// long as every guard (a comparison) comes out as it did when recorded.
-struct Tape {
+final class Tape: Sendable {
     enum Op: UInt8 {
         case add = 1, sub, mul, div, unm, ltTrue, ltFalse, leTrue, leFalse, eqTrue, eqFalse,
              finiteTrue, finiteFalse, integerTrue, integerFalse
