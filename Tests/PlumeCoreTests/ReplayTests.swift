@@ -134,6 +134,7 @@ final class ReplayTests: XCTestCase {
             failed += r.cases.filter { $0.status == .failed }.map { "\(r.file) \($0.id): \($0.failures)" }
         }
         XCTAssertEqual(failed, [])
+        print("replay contract on the shipped vectors: \(runner.replayStats.cases) cases recorded, \(runner.replayStats.replays) replays compared")
         XCTAssertGreaterThan(runner.replayStats.cases, 250, "replay models' vector cases went missing")
         XCTAssertGreaterThan(runner.replayStats.replays, 1500)
 
