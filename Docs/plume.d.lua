@@ -62,6 +62,7 @@
 ---@field packs string[] Pack ids this version accepts; the first is the default.
 ---@field categories? string[] The included categories in output order (default: every declared category, in declaration order).
 ---@field extends? string Id of a model to start from; its declarations and hooks are inherited and `parent` is set.
+---@field replay? boolean Numbers reach the results only through arithmetic and ordering comparisons, so `plume run` may replay recorded arithmetic (Docs/DSL.md, section 6).
 ---@field [string] any
 
 ---The table given to `input "<name>" { ... }`.

@@ -49,6 +49,7 @@ struct Models: ParsableCommand {
                         if let e = i.extends { print("  extends: \(e)") }
                         print("  packs: \(i.packs.joined(separator: ", "))  (default \(i.defaultPack ?? "-"))")
                         print("  categories: \(i.categories.joined(separator: ", "))")
+                        if i.replay { print("  replay: declared (plume run replays recorded arithmetic; Docs/DSL.md, section 6)") }
                         if inputs {
                             for inp in i.inputs {
                                 print("  input \(inp.name): \(inp.type)\(inp.unit.map { " [\($0)]" } ?? "")\(inp.required ? " required" : "")\(inp.doc.map { " - \($0)" } ?? "")")
