@@ -120,10 +120,10 @@ end
 -- then evaluates the first row of each distinct text part (every non-number cell) with its numbers
 -- tracked: each operation on a tracked number is executed and appended to a tape, each comparison is
 -- executed and appended as a guard. The host replays the tape on the numbers of later rows with the same
--- text part: the same floating-point operations in the same order, so the same bits. A guard that
--- comes out differently sends that row back through the script. Anything else done with a tracked
--- number (tostring, a math function, a table key...) breaks the recording and the key is always
--- evaluated by the script.
+-- text part: the same floating-point operations in the same order, so the same bits. A row whose
+-- guards come out differently is recorded as another path of the key (the host keeps a few). Anything
+-- else done with a tracked number (tostring, a math function, a table key...) breaks the recording and
+-- the key is always evaluated by the script.
 
 local OP = { add = 1, sub = 2, mul = 3, div = 4, unm = 5, lt_t = 6, lt_f = 7, le_t = 8, le_f = 9,
              eq_t = 10, eq_f = 11, finite_t = 12, finite_f = 13, int_t = 14, int_f = 15 }
@@ -149,8 +149,7 @@ local function constant(r, x)
   return -n
 end
 
--- Each operation: the operands' codes, the value, one tape entry (op, a, b); hot while recording,
--- hence written out rather than composed.
+-- One tape entry (op, a, b) for the operations not generated below; returns its node index.
 local function emit(r, op, a, b)
   local n = r.n + 1
   r.n = n
@@ -158,10 +157,11 @@ local function emit(r, op, a, b)
   return r.inputs + n
 end
 
--- The four arithmetic metamethods, written out from one template: recording costs about four plain
--- evaluations of a row, and these run for every operation on a tracked number.
+-- The arithmetic and ordering metamethods, written out from templates sharing one operand part:
+-- recording costs about three plain evaluations of a row, and these run for every operation on a
+-- tracked number.
 local STATE = {}        -- STATE.rec mirrors `rec` for the generated functions
-local ARITH = [[
+local OPERANDS = [[
 local TRACK, S, untrackable, raw_type, getmetatable, setmetatable = ...
 return function(x, y)
   local r = S.rec
@@ -183,40 +183,33 @@ return function(x, y)
   end
   local n = r.n + 1
   r.n = n
+]]
+local ARITH = OPERANDS .. [[
   r.op[n], r.a[n], r.b[n] = OPCODE, a, b
   return setmetatable({ av OPERATOR bv, r.inputs + n }, TRACK)
 end
 ]]
-for name, spec in pairs({ __add = { OP.add, "+" }, __sub = { OP.sub, "-" }, __mul = { OP.mul, "*" }, __div = { OP.div, "/" } }) do
-  local src = ARITH:gsub("OPCODE", tostring(spec[1])):gsub("OPERATOR", spec[2])
-  TRACK[name] = assert(load(src, "=plume/prelude.lua (replay)", "t"))(TRACK, STATE, untrackable, raw_type, getmetatable, setmetatable)
+local COMPARE = OPERANDS .. [[
+  local v = av OPERATOR bv
+  r.op[n], r.a[n], r.b[n] = v and OPCODE or NOTCODE, a, b
+  return v
 end
-
-local function codes(x, y)
-  local r = rec
-  if r == nil then untrackable() end
-  local a, av, b, bv
-  if getmetatable(x) == TRACK then a, av = x[2], x[1] else a, av = constant(r, x), x end
-  if getmetatable(y) == TRACK then b, bv = y[2], y[1] else b, bv = constant(r, y), y end
-  return r, a, av, b, bv
+]]
+local function generate(template, opcode, operator, notcode)
+  local src = template:gsub("OPCODE", tostring(opcode)):gsub("NOTCODE", tostring(notcode)):gsub("OPERATOR", operator)
+  return assert(load(src, "=plume/prelude.lua (replay)", "t"))(TRACK, STATE, untrackable, raw_type, getmetatable, setmetatable)
 end
+TRACK.__add = generate(ARITH, OP.add, "+")
+TRACK.__sub = generate(ARITH, OP.sub, "-")
+TRACK.__mul = generate(ARITH, OP.mul, "*")
+TRACK.__div = generate(ARITH, OP.div, "/")
+TRACK.__lt = generate(COMPARE, OP.lt_t, "<", OP.lt_f)
+TRACK.__le = generate(COMPARE, OP.le_t, "<=", OP.le_f)
 
 TRACK.__unm = function(x)
   local r = rec
   if r == nil then untrackable() end
   return setmetatable({ -x[1], emit(r, OP.unm, x[2], 0) }, TRACK)
-end
-TRACK.__lt = function(x, y)
-  local r, a, av, b, bv = codes(x, y)
-  local v = av < bv
-  emit(r, v and OP.lt_t or OP.lt_f, a, b)
-  return v
-end
-TRACK.__le = function(x, y)
-  local r, a, av, b, bv = codes(x, y)
-  local v = av <= bv
-  emit(r, v and OP.le_t or OP.le_f, a, b)
-  return v
 end
 -- Called only when both sides are tables; a number compared with `==` never reaches here (Docs/DSL.md).
 TRACK.__eq = function(x, y)
@@ -249,7 +242,7 @@ end
 -- While a row is recorded, the model's `type`, `tonumber`, `math.type` and `math.tointeger` answer for a
 -- tracked number as for the number (other library functions refuse a table, which ends the
 -- recording). They are swapped in only then: a Lua wrapper around `type` costs a third of a plain row.
--- Hence a replay model calls them as globals (`plume check` looks for copies of them).
+-- Hence a replay model calls them as globals (loading one that keeps a copy is an error, see COPIES).
 local tracked_builtins = {
   type = vtype,
   tonumber = function(v, base)
@@ -522,8 +515,10 @@ local function check_input(decl, row, log)
     if t == "number" or t == "integer" then
       if vtype(v) ~= "number" then reject(name, name .. " must be a number") end
       if not is_finite(v) then reject(name, name .. " must be finite") end
-      if t == "integer" and not (is_tracked(v) and guard_integer(v) or not is_tracked(v) and v == math.floor(v)) then
-        reject(name, name .. " must be an integer")
+      if t == "integer" then
+        local whole
+        if is_tracked(v) then whole = guard_integer(v) else whole = v == math.floor(v) end
+        if not whole then reject(name, name .. " must be an integer") end
       end
       if decl.min and v < decl.min then reject(name, name .. " must be >= " .. tostring(decl.min)) end
       if decl.max and v > decl.max then reject(name, name .. " must be <= " .. tostring(decl.max)) end
