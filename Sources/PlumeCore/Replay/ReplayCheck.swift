@@ -33,15 +33,19 @@ enum ReplayCheck {
                 result.failures.append("replay: the tape replays the numbers [\(shown)] but the script does not evaluate them (Docs/DSL.md, section 6)")
                 break
             }
-            let a = [total] + got, b = [t2] + v2
-            if let i = a.indices.first(where: { $0 >= b.count || a[$0].bitPattern != b[$0].bitPattern }) {
-                result.failures.append("replay: with the numbers [\(shown)] the tape gives \(names[min(i, names.count - 1)]) = "
-                    + "\(RowFormatter.number(a[i])) but the script gives \(i < b.count ? RowFormatter.number(b[i]) : "nothing"): "
-                    + "the model uses a number in a way a tape cannot see (Docs/DSL.md, section 6)")
+            if let d = difference(replayed: [total] + got, script: [t2] + v2, names: names) {
+                result.failures.append("replay: with the numbers [\(shown)] the tape gives \(d.name) = \(d.replayed) but the "
+                    + "script gives \(d.script): the model uses a number in a way a tape cannot see (Docs/DSL.md, section 6)")
                 break
             }
         }
         return result
+    }
+
+    /// The first output (total, then the categories, named by `names`) whose bits differ, as text.
+    static func difference(replayed a: [Double], script b: [Double], names: [String]) -> (name: String, replayed: String, script: String)? {
+        guard let i = a.indices.first(where: { $0 >= b.count || a[$0].bitPattern != b[$0].bitPattern }) else { return nil }
+        return (names[min(i, names.count - 1)], RowFormatter.number(a[i]), i < b.count ? RowFormatter.number(b[i]) : "nothing")
     }
 
     static func floats(_ v: LuaValue) -> LuaValue {

@@ -248,12 +248,8 @@ final class BatchWorker {
         guard case .ok(let t2, let v2)? = try? engine.runtime.evaluate(bound, pushRow: { try pusher.push(rec.record) }) else {
             return "model error: replay check: the script does not evaluate this row, its replay did (model \(spec.model) breaks the replay contract, Docs/DSL.md; run with --no-replay)"
         }
-        let names = ["total"] + spec.categories
-        let a = [total] + values, b = [t2] + v2
-        for i in a.indices where i < b.count && a[i].bitPattern != b[i].bitPattern {
-            return "model error: replay check: \(names[i]) replayed \(RowFormatter.number(a[i])) but the script gives \(RowFormatter.number(b[i])) (model \(spec.model) uses a number in a way a replay cannot see, Docs/DSL.md; run with --no-replay)"
-        }
-        return nil
+        guard let d = ReplayCheck.difference(replayed: [total] + values, script: [t2] + v2, names: ["total"] + spec.categories) else { return nil }
+        return "model error: replay check: \(d.name) replayed \(d.replayed) but the script gives \(d.script) (model \(spec.model) uses a number in a way a replay cannot see, Docs/DSL.md; run with --no-replay)"
     }
 
     /// The row's `id` (as written) or its 1-based number; the flag says whether it prints as a number.
