@@ -88,55 +88,8 @@ public final class CSVReader {
                 if memchr(base, 34, len) != nil { return nil }
                 return start + len + 1
             }
-            if let i = plainEnd {
-                let blank = buffer[start] == 10 || (buffer[start] == 13 && buffer[start..<i].allSatisfy { $0 == 13 || $0 == 10 })
-                out.append(contentsOf: buffer[start..<i])
-                line += 1
-                start = i
-                if !blank { records += 1 }
-                continue
-            }
-            var i = start
-            var inQuotes = false, afterQuote = false, quoted = false
-            var fieldBlank = true           // only spaces and tabs so far in this field
-            var lines = 0
-            while true {
-                if i >= end {
-                    let offset = i - start
-                    if eof || !refill() { i = start + offset; break }
-                    i = start + offset
-                    continue
-                }
-                let c = buffer[i]
-                if inQuotes {
-                    if c == 34 {
-                        if i + 1 >= end && !eof {
-                            let offset = i - start
-                            _ = refill()
-                            i = start + offset
-                            continue
-                        }
-                        if i + 1 < end && buffer[i + 1] == 34 { i += 2; continue }
-                        inQuotes = false
-                        afterQuote = true
-                        i += 1
-                        continue
-                    }
-                    if c == 10 { lines += 1 }
-                    i += 1
-                    continue
-                }
-                if c == 44 { quoted = false; afterQuote = false; fieldBlank = true; i += 1; continue }
-                if c == 10 { i += 1; lines += 1; break }
-                if c == 34 && !quoted && fieldBlank && !afterQuote {
-                    quoted = true
-                    inQuotes = true
-                    i += 1
-                    continue
-                }
-                if c != 32 && c != 9 { fieldBlank = false }
-                i += 1
-            }
+            var i = 0, lines = 1
+            if let plainEnd { i = plainEnd } else { scanRecord(&i, &lines) }
             var blank = true
             for j in start..<i where buffer[j] != 10 && buffer[j] != 13 { blank = false; break }
             out.append(contentsOf: buffer[start..<i])
@@ -146,6 +99,52 @@ public final class CSVReader {
         }
         if out.isEmpty { return nil }
         return CSVSlice(bytes: out, records: records, firstLine: firstLine)
+    }
+
+    /// Moves `i` from `start` past one record (refilling as needed), counting its line breaks: the slice
+    /// reader's state machine without keeping bytes.
+    private func scanRecord(_ i: inout Int, _ lines: inout Int) {
+        i = start
+        lines = 0
+        var inQuotes = false, afterQuote = false, quoted = false
+        var fieldBlank = true           // only spaces and tabs so far in this field
+        while true {
+            if i >= end {
+                let offset = i - start
+                if eof || !refill() { i = start + offset; return }
+                i = start + offset
+                continue
+            }
+            let c = buffer[i]
+            if inQuotes {
+                if c == 34 {
+                    if i + 1 >= end && !eof {
+                        let offset = i - start
+                        _ = refill()
+                        i = start + offset
+                        continue
+                    }
+                    if i + 1 < end && buffer[i + 1] == 34 { i += 2; continue }
+                    inQuotes = false
+                    afterQuote = true
+                    i += 1
+                    continue
+                }
+                if c == 10 { lines += 1 }
+                i += 1
+                continue
+            }
+            if c == 44 { quoted = false; afterQuote = false; fieldBlank = true; i += 1; continue }
+            if c == 10 { i += 1; lines += 1; return }
+            if c == 34 && !quoted && fieldBlank && !afterQuote {
+                quoted = true
+                inQuotes = true
+                i += 1
+                continue
+            }
+            if c != 32 && c != 9 { fieldBlank = false }
+            i += 1
+        }
     }
 
     /// Reads the next record into `rec` (its storage is reused); false at the end of input. Blank
