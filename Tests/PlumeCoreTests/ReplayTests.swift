@@ -6,18 +6,8 @@ import XCTest
 
 /// Replay (Docs/DSL.md): a tape replayed on a row's numbers gives the bits the script gives, every row
 /// the tape cannot hold runs the script, and a model that breaks the contract is caught by the spot check.
-final class ReplayTests: XCTestCase {
-    var dir: URL!
+final class ReplayTests: TemporaryDirectoryTestCase {
     let fixtures = ModelRepository(root: CoreFixture.url("replay/Models"))
-
-    override func setUpWithError() throws { dir = try TestPaths.temporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = dir.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
 
     /// Output, rejects and counts of one run.
     func run(_ input: String, model: String, pack: String? = nil, repo: ModelRepository, replay: Bool, threads: Int = 1) throws -> (String, String, CampaignRun.Counts, CampaignRun.ReplayStats) {

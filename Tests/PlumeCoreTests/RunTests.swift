@@ -3,18 +3,8 @@ import XCTest
 @testable import PlumeCore
 
 /// `plume run`: reconciliation, bad input of every class, determinism, atomic output, pipes.
-final class RunTests: XCTestCase {
-    var dir: URL!
+final class RunTests: TemporaryDirectoryTestCase {
     let repo = ModelRepository(root: TestPaths.models)
-
-    override func setUpWithError() throws { dir = try TestPaths.temporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = dir.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
 
     func run(_ input: String, model: String = "gmsf", threads: Int = 2, batch: Int = 2048,
              format: CampaignRun.OutputFormat = .csv, onError: CampaignRun.OnError = .reject,

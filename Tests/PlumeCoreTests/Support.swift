@@ -15,3 +15,18 @@ enum TestPaths {
         return dir
     }
 }
+
+/// A test case with a fresh temporary folder (`dir`) per test, removed afterwards.
+class TemporaryDirectoryTestCase: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = try TestPaths.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// Writes `text` to `name` in `dir`; returns its path.
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+}

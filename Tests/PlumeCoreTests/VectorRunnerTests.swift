@@ -3,17 +3,14 @@ import XCTest
 @testable import PlumeCore
 
 /// Each rule of the vector format must be able to fail: these suites are written to fail in known ways.
-final class VectorRunnerTests: XCTestCase {
-    var dir: URL!
+final class VectorRunnerTests: TemporaryDirectoryTestCase {
     var runner: VectorRunner!
 
     override func setUpWithError() throws {
-        dir = try TestPaths.temporaryDirectory()
+        try super.setUpWithError()
         let repo = ModelRepository(root: TestPaths.fixtures.appendingPathComponent("runner/Models"))
         runner = VectorRunner(engine: try Engine(repository: repo, grid: GridLookup()))
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func suite(_ body: String, header: String = "model: toy") throws -> SuiteResult {
         let url = dir.appendingPathComponent("s\(UUID().uuidString.prefix(6)).yaml")
