@@ -23,17 +23,15 @@ enum ReplayCheck {
                                                           pushRow: { runtime.lua.push(row) }) else { return result }
         result.recorded = true
         let names = ["total"] + categories
-        var slots: [Double] = [], got: [Double] = []
         for variant in variants(values) {
-            var total = 0.0
-            guard variant.withUnsafeBufferPointer({ tape.run($0, slots: &slots, total: &total, values: &got) }) else { continue }
+            guard let got = tape.run(variant) else { continue }
             result.replays += 1
             let shown = variant.map(RowFormatter.number).joined(separator: ", ")
             guard case .ok(let t2, let v2) = runtime.evaluate(bound, row: replacing(row, leaves: leaves, with: variant)) else {
                 result.failures.append("replay: the tape replays the numbers [\(shown)] but the script does not evaluate them (Docs/DSL.md, section 6)")
                 break
             }
-            if let d = difference(replayed: [total] + got, script: [t2] + v2, names: names) {
+            if let d = difference(replayed: got, script: [t2] + v2, names: names) {
                 result.failures.append("replay: with the numbers [\(shown)] the tape gives \(d.name) = \(d.replayed) but the "
                     + "script gives \(d.script): the model uses a number in a way a tape cannot see (Docs/DSL.md, section 6)")
                 break

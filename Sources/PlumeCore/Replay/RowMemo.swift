@@ -11,12 +11,22 @@ final class RowMemo {
         case script
     }
 
-    /// The key of the row being looked up and its numbers (filled by `build`).
-    private(set) var key: [UInt8] = []
-    private(set) var inputs: [Double] = []
-    /// Columns of `inputs`, in order (0-based).
-    private(set) var numberColumns: [Int32] = []
+    /// The key of the row being looked up and its numbers (filled by `build`), in buffers owned here:
+    /// the per-row path writes them without array bookkeeping.
+    private var keyBytes: UnsafeMutablePointer<UInt8>
+    private var keyCapacity: Int
+    private(set) var keyCount = 0
+    private(set) var inputs: UnsafeMutablePointer<Double>
+    private(set) var inputCount = 0
+    private var columnsCapacity: Int
+    private var numberColumnBuffer: UnsafeMutablePointer<Int32>
     private(set) var hash: UInt64 = 0
+    /// The number in the column `build` was asked to watch (0 when it is not a number).
+    private(set) var watched = 0.0
+
+    var key: [UInt8] { Array(UnsafeBufferPointer(start: keyBytes, count: keyCount)) }
+    /// Columns of `inputs`, in order (0-based).
+    var numberColumns: [Int32] { Array(UnsafeBufferPointer(start: numberColumnBuffer, count: inputCount)) }
 
     private var slots: [Int32]            // index + 1 into entries; 0 = empty
     private var entries: [(hash: UInt64, key: [UInt8], entry: Entry)] = []
@@ -29,86 +39,143 @@ final class RowMemo {
     init(budgetBytes: Int = 8 << 20) {
         budget = budgetBytes
         slots = [Int32](repeating: 0, count: 1 << 12)
+        keyCapacity = 1024
+        keyBytes = .allocate(capacity: keyCapacity)
+        columnsCapacity = 64
+        inputs = .allocate(capacity: columnsCapacity)
+        numberColumnBuffer = .allocate(capacity: columnsCapacity)
+        lineEnds = .allocate(capacity: columnsCapacity)
+    }
+
+    deinit {
+        keyBytes.deallocate()
+        inputs.deallocate()
+        numberColumnBuffer.deallocate()
+        lineEnds.deallocate()
+    }
+
+    /// Room for a key of `bytes` bytes and `columns` cells.
+    private func reserve(bytes: Int, columns: Int) {
+        if bytes > keyCapacity {
+            keyBytes.deallocate()
+            keyCapacity = max(bytes, keyCapacity * 2)
+            keyBytes = .allocate(capacity: keyCapacity)
+        }
+        if columns > columnsCapacity {
+            inputs.deallocate(); numberColumnBuffer.deallocate(); lineEnds.deallocate()
+            columnsCapacity = max(columns, columnsCapacity * 2)
+            inputs = .allocate(capacity: columnsCapacity)
+            numberColumnBuffer = .allocate(capacity: columnsCapacity)
+            lineEnds = .allocate(capacity: columnsCapacity)
+        }
     }
 
     /// Builds the key of a CSV record; false when a number cell is not finite (such rows are not
     /// memoised: the script checks them).
-    func build(_ rec: CSVRecord, skip: Int?) -> Bool {
-        rec.bytes.withUnsafeBytes { b in
-            rec.ends.withUnsafeBufferPointer { build(b, ends: $0, gap: 0, skip: skip) }
+    func build(_ rec: CSVRecord, skip: Int?, watch: Int? = nil) -> Bool {
+        reserve(bytes: rec.bytes.count + 5 * rec.ends.count, columns: rec.ends.count)
+        return rec.bytes.withUnsafeBytes { b in
+            rec.ends.withUnsafeBufferPointer { ends in
+                var lo = 0
+                return begin { cell in
+                    for i in 0..<ends.count {
+                        let end = ends[i]
+                        defer { lo = end }
+                        if i == skip { continue }
+                        if !cell(UnsafeRawBufferPointer(rebasing: b[lo..<end]), i, i == watch) { return false }
+                    }
+                    return true
+                }
+            }
         }
     }
 
     /// Where each cell of the last `build(line:)` ends (cell i starts one byte, the comma, after cell i-1).
-    private(set) var lineEnds: [Int] = []
+    private(set) var lineEnds: UnsafeMutablePointer<Int>
 
     /// Builds the key of a plain line (no quote, no line break): cells are what the commas separate,
-    /// so a key comes straight from the input bytes. Nil when the line has not `columns` cells.
-    func build(line: UnsafeRawBufferPointer, columns: Int, skip: Int?) -> Bool? {
-        var ends: [Int] = []
-        swap(&ends, &lineEnds)
-        defer { swap(&ends, &lineEnds) }
-        ends.removeAll(keepingCapacity: true)
-        var i = 0
-        while let comma = memchr(line.baseAddress! + i, 44, line.count - i) {
-            let at = line.baseAddress!.distance(to: UnsafeRawPointer(comma))
-            ends.append(at)
-            i = at + 1
-        }
-        ends.append(line.count)
-        guard ends.count == columns else { return nil }
-        return ends.withUnsafeBufferPointer { build(line, ends: $0, gap: 1, skip: skip) }
-    }
-
-    /// The key of the cells of `b` ending at `ends`, each `gap` bytes after the previous one's end.
-    private func build(_ b: UnsafeRawBufferPointer, ends cellEnds: UnsafeBufferPointer<Int>, gap: Int, skip: Int?) -> Bool {
-        // work on locals: appending to a class's arrays pays an exclusivity check per byte
-        var key: [UInt8] = [], inputs: [Double] = [], numberColumns: [Int32] = []
-        swap(&key, &self.key); swap(&inputs, &self.inputs); swap(&numberColumns, &self.numberColumns)
-        defer { swap(&key, &self.key); swap(&inputs, &self.inputs); swap(&numberColumns, &self.numberColumns) }
-        key.removeAll(keepingCapacity: true)
-        inputs.removeAll(keepingCapacity: true)
-        numberColumns.removeAll(keepingCapacity: true)
-        var finite = true
-        var lo = 0
-        for i in 0..<cellEnds.count {
-            let end = cellEnds[i]
-            defer { lo = end + gap }
-            if i == skip { continue }
-            var x = lo, z = end
-            while x < z, CellTyper.isSpace(b[x]) { x += 1 }
-            while z > x, CellTyper.isSpace(b[z - 1]) { z -= 1 }
-            if x == z { key.append(0); continue }
-            let cell = UnsafeRawBufferPointer(rebasing: b[x..<z])
-            if let d = CellTyper.number(cell) {
-                if !d.isFinite { finite = false; break }
-                key.append(1)
-                inputs.append(d)
-                numberColumns.append(Int32(i))
-            } else {
-                let n = cell.count
-                key.append(2)
-                key.append(UInt8(truncatingIfNeeded: n)); key.append(UInt8(truncatingIfNeeded: n >> 8))
-                key.append(UInt8(truncatingIfNeeded: n >> 16)); key.append(UInt8(truncatingIfNeeded: n >> 24))
-                key.append(contentsOf: cell)
+    /// so a key comes straight from the input bytes, in one pass. Nil when the line has not `columns`
+    /// cells; false when a number is not finite.
+    func build(line: UnsafeRawBufferPointer, columns: Int, skip: Int?, watch: Int? = nil) -> Bool? {
+        reserve(bytes: line.count + 5 * columns, columns: columns)
+        let skip = skip ?? -1, watch = watch ?? -1
+        let n = line.count
+        var column = 0, lo = 0, i = 0
+        var ok = true
+        let fits = begin { cell in
+            while true {
+                while i < n && line[i] != 44 { i += 1 }
+                guard column < columns else { return true }    // too many cells: counted below
+                lineEnds[column] = i
+                if column != skip && ok {
+                    ok = cell(UnsafeRawBufferPointer(rebasing: line[lo..<i]), column, column == watch)
+                }
+                column += 1
+                if i == n { return true }
+                i += 1
+                lo = i
             }
         }
-        hash = finite ? Self.hash(key) : 0
+        guard column == columns, i == n else { return nil }
+        return fits && ok
+    }
+
+    /// Resets the key and feeds `cells` a function adding one cell (bytes, column, watched); the cell
+    /// function returns false for a number that is not finite. Returns `cells`' answer and sets `hash`.
+    @inline(__always) private func begin(_ cells: ((UnsafeRawBufferPointer, Int, Bool) -> Bool) -> Bool) -> Bool {
+        let key = keyBytes, inputs = self.inputs, columns = numberColumnBuffer
+        var k = 0, m = 0
+        var watched = 0.0
+        let finite = cells { raw, column, watch in
+            var x = 0, z = raw.count
+            while x < z, CellTyper.isSpace(raw[x]) { x += 1 }
+            while z > x, CellTyper.isSpace(raw[z - 1]) { z -= 1 }
+            if x == z { key[k] = 0; k += 1; return true }
+            let cell = UnsafeRawBufferPointer(rebasing: raw[x..<z])
+            if let d = CellTyper.number(cell) {
+                if !d.isFinite { return false }
+                key[k] = 1; k += 1
+                inputs[m] = d
+                columns[m] = Int32(column)
+                m += 1
+                if watch { watched = d }
+            } else {
+                let c = cell.count
+                key[k] = 2
+                key[k + 1] = UInt8(truncatingIfNeeded: c); key[k + 2] = UInt8(truncatingIfNeeded: c >> 8)
+                key[k + 3] = UInt8(truncatingIfNeeded: c >> 16); key[k + 4] = UInt8(truncatingIfNeeded: c >> 24)
+                (key + k + 5).update(from: cell.baseAddress!.assumingMemoryBound(to: UInt8.self), count: c)
+                k += 5 + c
+            }
+            return true
+        }
+        keyCount = k
+        inputCount = m
+        self.watched = watched
+        hash = finite ? Self.hash(UnsafeRawBufferPointer(start: key, count: k)) : 0
         return finite
     }
 
-    func find() -> Entry? { find(hash: hash, key: key) }
+    func find() -> Entry? { find(hash: hash, key: UnsafeRawBufferPointer(start: keyBytes, count: keyCount)) }
 
     func find(hash: UInt64, key: [UInt8]) -> Entry? {
+        key.withUnsafeBytes { find(hash: hash, key: $0) }
+    }
+
+    func find(hash: UInt64, key: UnsafeRawBufferPointer) -> Entry? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = slots[i]
             if s == 0 { return nil }
             let n = Int(s) - 1
-            if entries[n].hash == hash && entries[n].key == key { return entries[n].entry }
+            if entries[n].hash == hash && Self.same(entries[n].key, key) { return entries[n].entry }
             i = (i + 1) & mask
         }
+    }
+
+    private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { a in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
     }
 
     /// Stores the current key's entry, unless the byte budget is spent: then the keys met first stay
@@ -131,7 +198,7 @@ final class RowMemo {
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] != 0 {
             let n = Int(slots[i]) - 1
-            if entries[n].hash == hash && entries[n].key == key {
+            if entries[n].hash == hash && Self.same(entries[n].key, UnsafeRawBufferPointer(start: keyBytes, count: keyCount)) {
                 guard case .tapes(let ts) = entries[n].entry, ts.count < Self.maxTapes else { return }
                 if bytes + tape.footprint > budget { full = true; return }
                 bytes += tape.footprint
@@ -156,20 +223,18 @@ final class RowMemo {
 
     /// FNV-1a over 8-byte words, then a final mix: the key is hashed once per row, so speed matters
     /// more than strength; equal hashes are confirmed by comparing keys.
-    static func hash(_ k: [UInt8]) -> UInt64 {
-        k.withUnsafeBytes { b -> UInt64 in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            var i = 0
-            let n = b.count
-            while i + 8 <= n {
-                h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01b3
-                h ^= h >> 29
-                i += 8
-            }
-            while i < n { h = (h ^ UInt64(b[i])) &* 0x0000_0100_0000_01b3; i += 1 }
-            h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33
-            return h
+    static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var i = 0
+        let n = b.count
+        while i + 8 <= n {
+            h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+            h ^= h >> 29
+            i += 8
         }
+        while i < n { h = (h ^ UInt64(b[i])) &* 0x0000_0100_0000_01b3; i += 1 }
+        h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33
+        return h
     }
 }
 

@@ -101,50 +101,60 @@ final class Tape: Sendable {
         return (out, consts, outputs.map { UInt16(slot[alias[Int($0)]]) })
     }
 
-    /// Replays on `input` (one double per tracked number, in column order); writes total then the
-    /// category values into `out`. False when a guard fails: the row must go through the script.
-    func run(_ input: UnsafeBufferPointer<Double>, slots: inout [Double], total: inout Double, values out: inout [Double]) -> Bool {
-        let n = slotCount
-        if slots.count < n { slots = [Double](repeating: 0, count: n) }
+    /// Replays on `input` (one double per tracked number, in column order), using `slots` (room for
+    /// `maxSlots`) as scratch; writes total then the category values into `results` (room for
+    /// `outputCount`). False when a guard fails: the row must go through the script.
+    func run(_ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>, results: UnsafeMutablePointer<Double>) -> Bool {
         let base = constants.count
-        return slots.withUnsafeMutableBufferPointer { sp -> Bool in
-            let v = sp.baseAddress!
-            constants.withUnsafeBufferPointer { c in
-                if base > 0 { v.update(from: c.baseAddress!, count: base) }
+        constants.withUnsafeBufferPointer { c in
+            if base > 0 { v.update(from: c.baseAddress!, count: base) }
+        }
+        if inputs > 0 { (v + base).update(from: input, count: inputs) }
+        let first = base + inputs
+        let ok = code.withUnsafeBufferPointer { ops -> Bool in
+            for i in 0..<ops.count {
+                let w = ops[i]
+                let x = v[Int(w >> 12 & 0xfff)], y = v[Int(w & 0xfff)]
+                var r = 0.0
+                switch UInt8(truncatingIfNeeded: w >> 24) {
+                case Op.add.rawValue: r = x + y
+                case Op.sub.rawValue: r = x - y
+                case Op.mul.rawValue: r = x * y
+                case Op.div.rawValue: r = x / y
+                case Op.unm.rawValue: r = -x
+                case Op.ltTrue.rawValue: if !(x < y) { return false }
+                case Op.ltFalse.rawValue: if x < y { return false }
+                case Op.leTrue.rawValue: if !(x <= y) { return false }
+                case Op.leFalse.rawValue: if x <= y { return false }
+                case Op.eqTrue.rawValue: if !(x == y) { return false }
+                case Op.eqFalse.rawValue: if x == y { return false }
+                case Op.finiteTrue.rawValue: if !x.isFinite { return false }
+                case Op.finiteFalse.rawValue: if x.isFinite { return false }
+                case Op.integerTrue.rawValue: if !(x == x.rounded(.down)) { return false }
+                default: if x == x.rounded(.down) { return false }   // integerFalse (checked at decode)
+                }
+                v[first + i] = r
             }
-            if inputs > 0 { (v + base).update(from: input.baseAddress!, count: inputs) }
-            let first = base + inputs
-            let ok = code.withUnsafeBufferPointer { ops -> Bool in
-                        for i in 0..<ops.count {
-                            let w = ops[i]
-                            let x = v[Int(w >> 12 & 0xfff)], y = v[Int(w & 0xfff)]
-                            var r = 0.0
-                            switch UInt8(truncatingIfNeeded: w >> 24) {
-                            case Op.add.rawValue: r = x + y
-                            case Op.sub.rawValue: r = x - y
-                            case Op.mul.rawValue: r = x * y
-                            case Op.div.rawValue: r = x / y
-                            case Op.unm.rawValue: r = -x
-                            case Op.ltTrue.rawValue: if !(x < y) { return false }
-                            case Op.ltFalse.rawValue: if x < y { return false }
-                            case Op.leTrue.rawValue: if !(x <= y) { return false }
-                            case Op.leFalse.rawValue: if x <= y { return false }
-                            case Op.eqTrue.rawValue: if !(x == y) { return false }
-                            case Op.eqFalse.rawValue: if x == y { return false }
-                            case Op.finiteTrue.rawValue: if !x.isFinite { return false }
-                            case Op.finiteFalse.rawValue: if x.isFinite { return false }
-                            case Op.integerTrue.rawValue: if !(x == x.rounded(.down)) { return false }
-                            default: if x == x.rounded(.down) { return false }   // integerFalse (checked at decode)
-                            }
-                            v[first + i] = r
-                        }
-                        return true
-            }
-            guard ok else { return false }
-            total = v[Int(outputs[0])]
-            out.removeAll(keepingCapacity: true)
-            for s in outputs.dropFirst() { out.append(v[Int(s)]) }
             return true
         }
+        guard ok else { return false }
+        outputs.withUnsafeBufferPointer { o in
+            for k in 0..<o.count { results[k] = v[Int(o[k])] }
+        }
+        return true
+    }
+
+    /// Total then the category values; `run` writes this many results.
+    var outputCount: Int { outputs.count }
+
+    /// `run` on an array of inputs: the results (total first), or nil when a guard fails.
+    func run(_ input: [Double]) -> [Double]? {
+        let slots = UnsafeMutablePointer<Double>.allocate(capacity: Self.maxSlots)
+        defer { slots.deallocate() }
+        var results = [Double](repeating: 0, count: outputs.count)
+        let ok = input.withUnsafeBufferPointer { i in
+            results.withUnsafeMutableBufferPointer { run(i.baseAddress ?? UnsafePointer(slots), slots: slots, results: $0.baseAddress!) }
+        }
+        return ok ? results : nil
     }
 }

@@ -38,9 +38,9 @@ final class BatchWorker {
     private let impressionsColumn: Int?
     private let memo: RowMemo?
     private let paths: LuaRef?
-    private var slots: [Double] = []
-    private var replayValues: [Double] = []
-    private var replayTotal = 0.0
+    /// A tape's scratch slots and its results (total, then the categories).
+    private let slots = UnsafeMutablePointer<Double>.allocate(capacity: Tape.maxSlots)
+    private let results = UnsafeMutablePointer<Double>.allocate(capacity: Tape.maxSlots)
     /// Recording stops when the keys hardly repeat (every row distinct): it only costs time then.
     private var recordingOn = true
     private var scratch = CSVRecord()
@@ -66,11 +66,16 @@ final class BatchWorker {
         }
     }
 
+    deinit {
+        slots.deallocate()
+        results.deallocate()
+    }
+
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
         r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 96)
         var groupIndex: [String: Int] = [:]
-        func written(total: Double, values: [Double], id: (String, Bool), impressions: Double, groupKey: String) {
+        func written(total: Double, values: UnsafeBufferPointer<Double>, id: (String, Bool), impressions: Double, groupKey: String) {
             r.written += 1
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
             r.grand.add(total: total, values: values, impressions: impressions)
@@ -118,6 +123,7 @@ final class BatchWorker {
                         if case .tapes(let ts)? = entry { tapes = ts }
                         for tape in tapes where replay(tape, memo) {
                             replayedKey = tape.groupKey
+                            outcome = replayed(tape)
                             r.replayed += 1
                             break
                         }
@@ -132,14 +138,13 @@ final class BatchWorker {
                                 } else {
                                     memo.add(t)
                                 }
-                                if replay(t, memo) { replayedKey = t.groupKey }
+                                if replay(t, memo) { replayedKey = t.groupKey; outcome = replayed(t) }
                             case .broken where entry == nil:
                                 memo.insert(.script)
                                 spec.replay?.insert(.script, hash: memo.hash, key: memo.key)
                             case .broken, .notOK: break
                             }
                         }
-                        if replayedKey != nil { outcome = .ok(total: replayTotal, values: replayValues) }
                     }
                     if outcome == nil {
                         outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
@@ -168,7 +173,7 @@ final class BatchWorker {
             switch outcome! {
             case .ok(let total, let values):
                 if !spec.groupBy.isEmpty { groupKey = replayedKey ?? engine.runtime.lastGroupValues.joined(separator: ",") }
-                written(total: total, values: values, id: id, impressions: impressions, groupKey: groupKey)
+                values.withUnsafeBufferPointer { written(total: total, values: $0, id: id, impressions: impressions, groupKey: groupKey) }
             case .rejected(let message, let path):
                 reject(path ?? "", message)
             case .failed(let message, _):
@@ -181,7 +186,7 @@ final class BatchWorker {
             guard let memo, let pusher, number % Self.verifyEvery != 0, r.firstFailure == nil || !spec.failFast else { return false }
             return reader.withBytes { b -> Bool in
                 let bytes = UnsafeRawBufferPointer(rebasing: b[line.content])
-                guard memo.build(line: bytes, columns: pusher.shape.columns.count, skip: idColumn) == true,
+                guard memo.build(line: bytes, columns: pusher.shape.columns.count, skip: idColumn, watch: impressionsColumn) == true,
                       case .tapes(let tapes)? = memo.find(),
                       let tape = tapes.first(where: { replay($0, memo) }) else { return false }
                 countLookup(hit: true)
@@ -190,10 +195,10 @@ final class BatchWorker {
                     return UnsafeRawBufferPointer(rebasing: bytes[start..<memo.lineEnds[i]])
                 }
                 let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
-                let impressions = impressionsColumn.flatMap { CellTyper.type(bytes: cell($0))?.doubleValue } ?? 0
                 r.read += 1
                 r.replayed += 1
-                written(total: replayTotal, values: replayValues, id: id, impressions: impressions, groupKey: tape.groupKey)
+                written(total: results[0], values: UnsafeBufferPointer(start: results + 1, count: tape.outputCount - 1),
+                        id: id, impressions: memo.watched, groupKey: tape.groupKey)
                 return true
             }
         }
@@ -228,15 +233,14 @@ final class BatchWorker {
         }
     }
 
-    /// Runs `tape` on the row's numbers into `replayTotal` / `replayValues`; false when a guard fails.
+    /// Runs `tape` on the row's numbers into `results`; false when a guard fails.
     private func replay(_ tape: Tape, _ memo: RowMemo) -> Bool {
-        var total = 0.0
-        var slots: [Double] = [], values: [Double] = []
-        swap(&slots, &self.slots); swap(&values, &replayValues)
-        let ok = memo.inputs.withUnsafeBufferPointer { tape.run($0, slots: &slots, total: &total, values: &values) }
-        swap(&slots, &self.slots); swap(&values, &replayValues)
-        replayTotal = total
-        return ok
+        tape.run(memo.inputs, slots: slots, results: results)
+    }
+
+    /// The outcome `replay` left in `results`.
+    private func replayed(_ tape: Tape) -> RowOutcome {
+        .ok(total: results[0], values: Array(UnsafeBufferPointer(start: results + 1, count: tape.outputCount - 1)))
     }
 
     /// Every this-many-th row (by row number, so the same rows whatever the thread count) that was

@@ -184,7 +184,7 @@ public struct GroupTotals: Sendable {
         for i in values.indices { values[i] += o.values[i] }
     }
 
-    mutating func add(total t: Double, values v: [Double], impressions imp: Double) {
+    mutating func add(total t: Double, values v: UnsafeBufferPointer<Double>, impressions imp: Double) {
         rows += 1
         impressions += imp
         total += t

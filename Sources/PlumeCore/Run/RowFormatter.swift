@@ -13,14 +13,24 @@ struct RowFormatter: Sendable {
         }
     }
 
-    func row(id: String, idIsNumber: Bool, total: Double, values: [Double], into out: inout [UInt8]) {
+    func row(id: String, idIsNumber: Bool, total: Double, values: UnsafeBufferPointer<Double>, into out: inout [UInt8]) {
         switch format {
         case .csv:
-            Self.append(csvField(id), to: &out)
-            for v in values { out.append(44); Self.append(number: v, to: &out) }
-            out.append(44)
-            Self.append(number: total, to: &out)
-            out.append(10)
+            // the row is laid out in a stack buffer and appended once: one capacity check per row
+            var field = csvField(id)
+            field.withUTF8 { idBytes in
+                let bound = idBytes.count + (values.count + 1) * Self.maxNumberBytes + 2
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buf in
+                    let p = buf.baseAddress!
+                    if idBytes.count > 0 { p.update(from: idBytes.baseAddress!, count: idBytes.count) }
+                    var o = idBytes.count
+                    for v in values { p[o] = 44; o += 1; o += Self.write(number: v, to: p + o) }
+                    p[o] = 44; o += 1
+                    o += Self.write(number: total, to: p + o)
+                    p[o] = 10; o += 1
+                    out.append(contentsOf: UnsafeBufferPointer(start: p, count: o))
+                }
+            }
         case .jsonl:
             out.append(contentsOf: "{\"id\":".utf8)
             out.append(contentsOf: (idIsNumber ? id : CanonicalJSON.string(id)).utf8)
@@ -36,36 +46,39 @@ struct RowFormatter: Sendable {
         }
     }
 
-    /// Swift prints the shortest round-trip form; integral values lose their ".0".
+    /// The shortest text that parses back to `d`, as Swift's `description` writes it, except that
+    /// integral values below 10^15 lose their ".0".
     static func number(_ d: Double) -> String {
-        if d == d.rounded(.towardZero), abs(d) < 1e15 { return String(Int64(d)) }
-        return "\(d)"
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxNumberBytes) { buf in
+            String(decoding: UnsafeBufferPointer(start: buf.baseAddress!, count: write(number: d, to: buf.baseAddress!)), as: UTF8.self)
+        }
     }
 
     static func json(_ d: Double) -> String { d.isFinite ? number(d) : "null" }
 
-    /// `number(d)` appended as bytes (the per-row path: no `String` for integral values).
-    @inline(__always) static func append(number d: Double, to out: inout [UInt8]) {
-        if d == d.rounded(.towardZero), abs(d) < 1e15 {
-            var v = Int64(d)
-            if v == 0 { out.append(48); return }
-            if v < 0 { out.append(45); v = -v }
-            var digits: (UInt64, UInt64) = (0, 0)
-            let n = withUnsafeMutableBytes(of: &digits) { b -> Int in
-                var i = 16
-                while v > 0 { i -= 1; b[i] = UInt8(48 + v % 10); v /= 10 }
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<16]))
-                return 16 - i
-            }
-            _ = n
-            return
-        }
-        append(d.description, to: &out)
-    }
+    /// Longest `write(number:to:)` output ("-2.2250738585072014e-308" has 24 bytes).
+    static let maxNumberBytes = 32
 
-    @inline(__always) static func append(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
+    /// Writes `number(d)` at `p` (room for `maxNumberBytes`), returns the byte count. Integral values
+    /// and plain decimals (most results) are written directly; the rest (exponent notation, NaN)
+    /// go through `description`.
+    @inline(__always) static func write(number d: Double, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        if d == d.rounded(.towardZero), abs(d) < 1e15 {
+            let v = Int64(d)
+            if v == 0 { p[0] = 48; return 1 }
+            let sign = v < 0 ? 1 : 0
+            if sign == 1 { p[0] = 45 }
+            let magnitude = v.magnitude
+            let n = ShortestDecimal.length(magnitude)
+            ShortestDecimal.writeDigits(magnitude, end: p + sign + n)
+            return sign + n
+        }
+        if let n = ShortestDecimal.writePlain(d, to: p) { return n }
+        var s = d.description
+        return s.withUTF8 { b in
+            p.update(from: b.baseAddress!, count: b.count)
+            return b.count
+        }
     }
 }
 
