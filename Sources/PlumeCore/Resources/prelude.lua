@@ -285,8 +285,11 @@ local function builtin_copy(def)
       for line in (source .. "\n"):gmatch("([^\n]*)\n") do
         n = n + 1
         local code = line:gsub("%-%-.*$", "")
-        for _, pat in ipairs(COPIES) do
-          if code:find(pat) then return chunk .. ":" .. n end
+        -- the patterns start with a class, tried at every byte: only lines naming a builtin need them
+        if code:find("type", 1, true) or code:find("tonumber", 1, true) or code:find("tointeger", 1, true) then
+          for _, pat in ipairs(COPIES) do
+            if code:find(pat) then return chunk .. ":" .. n end
+          end
         end
       end
     end
