@@ -87,13 +87,24 @@ final class Tape: Sendable {
                 kept[i] = false
             }
         }
-        // renumber: live constants, all inputs, kept operations
+        // Order: by depth (an operation's operands are all shallower), then by kind. Operations of one
+        // depth are independent, so this order gives the bits of the recorded one; it lets `run`
+        // take each run of one kind in a tight loop, and the processor overlap the independent ones.
+        var depth = [Int](repeating: 0, count: first + code.count)
+        for i in code.indices where kept[i] {
+            let w = rewritten[i]
+            depth[first + i] = max(depth[Int(w >> 12 & 0xfff)], depth[Int(w & 0xfff)]) + 1
+        }
+        let order = code.indices.filter { kept[$0] }.sorted {
+            (depth[first + $0], rewritten[$0] >> 24, $0) < (depth[first + $1], rewritten[$1] >> 24, $1)
+        }
+        // renumber: live constants, all inputs, kept operations in that order
         var slot = [Int](repeating: 0, count: first + code.count)
         var consts: [Double] = []
         for k in 0..<base where live[k] { slot[k] = consts.count; consts.append(constants[k]) }
         for j in 0..<inputs { slot[base + j] = consts.count + j }
         var out: [UInt32] = []
-        for i in code.indices where kept[i] {
+        for i in order {
             let w = rewritten[i]
             slot[first + i] = consts.count + inputs + out.count
             out.append(w & 0xff00_0000 | UInt32(slot[Int(w >> 12 & 0xfff)]) << 12 | UInt32(slot[Int(w & 0xfff)]))
@@ -112,28 +123,44 @@ final class Tape: Sendable {
         if inputs > 0 { (v + base).update(from: input, count: inputs) }
         let first = base + inputs
         let ok = code.withUnsafeBufferPointer { ops -> Bool in
-            for i in 0..<ops.count {
-                let w = ops[i]
-                let x = v[Int(w >> 12 & 0xfff)], y = v[Int(w & 0xfff)]
-                var r = 0.0
-                switch UInt8(truncatingIfNeeded: w >> 24) {
-                case Op.add.rawValue: r = x + y
-                case Op.sub.rawValue: r = x - y
-                case Op.mul.rawValue: r = x * y
-                case Op.div.rawValue: r = x / y
-                case Op.unm.rawValue: r = -x
-                case Op.ltTrue.rawValue: if !(x < y) { return false }
-                case Op.ltFalse.rawValue: if x < y { return false }
-                case Op.leTrue.rawValue: if !(x <= y) { return false }
-                case Op.leFalse.rawValue: if x <= y { return false }
-                case Op.eqTrue.rawValue: if !(x == y) { return false }
-                case Op.eqFalse.rawValue: if x == y { return false }
-                case Op.finiteTrue.rawValue: if !x.isFinite { return false }
-                case Op.finiteFalse.rawValue: if x.isFinite { return false }
-                case Op.integerTrue.rawValue: if !(x == x.rounded(.down)) { return false }
-                default: if x == x.rounded(.down) { return false }   // integerFalse (checked at decode)
+            let n = ops.count
+            var i = 0
+            // one kind at a time: `simplified` put runs of a kind together
+            func each(_ body: (Double, Double) -> Double) {
+                let kind = ops[i] >> 24
+                repeat {
+                    let w = ops[i]
+                    v[first + i] = body(v[Int(w >> 12 & 0xfff)], v[Int(w & 0xfff)])
+                    i += 1
+                } while i < n && ops[i] >> 24 == kind
+            }
+            func holds(_ test: (Double, Double) -> Bool) -> Bool {
+                let kind = ops[i] >> 24
+                repeat {
+                    let w = ops[i]
+                    if !test(v[Int(w >> 12 & 0xfff)], v[Int(w & 0xfff)]) { return false }
+                    i += 1
+                } while i < n && ops[i] >> 24 == kind
+                return true
+            }
+            while i < n {
+                switch UInt8(truncatingIfNeeded: ops[i] >> 24) {
+                case Op.add.rawValue: each { $0 + $1 }
+                case Op.sub.rawValue: each { $0 - $1 }
+                case Op.mul.rawValue: each { $0 * $1 }
+                case Op.div.rawValue: each { $0 / $1 }
+                case Op.unm.rawValue: each { x, _ in -x }
+                case Op.ltTrue.rawValue: guard holds({ $0 < $1 }) else { return false }
+                case Op.ltFalse.rawValue: guard holds({ !($0 < $1) }) else { return false }
+                case Op.leTrue.rawValue: guard holds({ $0 <= $1 }) else { return false }
+                case Op.leFalse.rawValue: guard holds({ !($0 <= $1) }) else { return false }
+                case Op.eqTrue.rawValue: guard holds({ $0 == $1 }) else { return false }
+                case Op.eqFalse.rawValue: guard holds({ !($0 == $1) }) else { return false }
+                case Op.finiteTrue.rawValue: guard holds({ x, _ in x.isFinite }) else { return false }
+                case Op.finiteFalse.rawValue: guard holds({ x, _ in !x.isFinite }) else { return false }
+                case Op.integerTrue.rawValue: guard holds({ x, _ in x == x.rounded(.down) }) else { return false }
+                default: guard holds({ x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
                 }
-                v[first + i] = r
             }
             return true
         }
