@@ -86,11 +86,16 @@ enum ShortestDecimal {
             if vrIsTrailingZeros && last == 5 && vr % 2 == 0 { last = 4 }   // exactly halfway: round to even
             output = vr + (((vr == vm && (!acceptBounds || !vmIsTrailingZeros)) || last >= 5) ? 1 : 0)
         } else {
+            // Without exact ties only the last digit removed decides the rounding, so digits can go
+            // eight, four, two at a time (short results lose a dozen digits here).
             var roundUp = false
-            while vp / 10 > vm / 10 {
-                roundUp = vr % 10 >= 5
-                vr /= 10; vp /= 10; vm /= 10; removed += 1
+            @inline(__always) func drop(_ step: UInt64, _ count: Int) {
+                while vp / step > vm / step {
+                    roundUp = vr % step >= step / 2
+                    vr /= step; vp /= step; vm /= step; removed += count
+                }
             }
+            drop(100_000_000, 8); drop(10_000, 4); drop(100, 2); drop(10, 1)
             output = vr + ((vr == vm || roundUp) ? 1 : 0)
         }
         return (output, e10 + removed)
