@@ -23,7 +23,7 @@ final class ShortestDecimalTests: XCTestCase {
 
     private func check(_ d: Double, _ failures: inout [String]) {
         guard d.isFinite, d != 0 else { return }
-        var (v, e) = ShortestDecimal.decimal(d.magnitude)
+        var (v, e) = ShortestDecimal.shared.decimal(d.magnitude)
         while v % 10 == 0 { v /= 10; e += 1 }
         let want = digits(d)
         if v != want.0 || e != want.1 { failures.append("\(d): \(v)e\(e)") }

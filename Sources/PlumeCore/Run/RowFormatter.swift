@@ -5,6 +5,7 @@ import LuaHost
 struct RowFormatter: Sendable {
     let format: CampaignRun.OutputFormat
     let categories: [String]
+    private let decimals = ShortestDecimal.shared
 
     func header() -> [UInt8] {
         switch format {
@@ -24,9 +25,9 @@ struct RowFormatter: Sendable {
                     let p = buf.baseAddress!
                     if idBytes.count > 0 { p.update(from: idBytes.baseAddress!, count: idBytes.count) }
                     var o = idBytes.count
-                    for v in values { p[o] = 44; o += 1; o += Self.write(number: v, to: p + o) }
+                    for v in values { p[o] = 44; o += 1; o += Self.write(number: v, to: p + o, with: decimals) }
                     p[o] = 44; o += 1
-                    o += Self.write(number: total, to: p + o)
+                    o += Self.write(number: total, to: p + o, with: decimals)
                     p[o] = 10; o += 1
                     out.append(contentsOf: UnsafeBufferPointer(start: p, count: o))
                 }
@@ -62,18 +63,21 @@ struct RowFormatter: Sendable {
     /// Writes `number(d)` at `p` (room for `maxNumberBytes`), returns the byte count. Integral values
     /// and plain decimals (most results) are written directly; the rest (exponent notation, NaN)
     /// go through `description`.
-    @inline(__always) static func write(number d: Double, to p: UnsafeMutablePointer<UInt8>) -> Int {
-        if d == d.rounded(.towardZero), abs(d) < 1e15 {
+    @inline(__always) static func write(number d: Double, to p: UnsafeMutablePointer<UInt8>,
+                                        with decimals: ShortestDecimal = .shared) -> Int {
+        if abs(d) < 1e15 {
             let v = Int64(d)
-            if v == 0 { p[0] = 48; return 1 }
-            let sign = v < 0 ? 1 : 0
-            if sign == 1 { p[0] = 45 }
-            let magnitude = v.magnitude
-            let n = ShortestDecimal.length(magnitude)
-            ShortestDecimal.writeDigits(magnitude, end: p + sign + n)
-            return sign + n
+            if Double(v) == d {
+                if v == 0 { p[0] = 48; return 1 }
+                let sign = v < 0 ? 1 : 0
+                if sign == 1 { p[0] = 45 }
+                let magnitude = v.magnitude
+                let n = decimals.length(magnitude)
+                decimals.writeDigits(magnitude, end: p + sign + n)
+                return sign + n
+            }
         }
-        if let n = ShortestDecimal.writePlain(d, to: p) { return n }
+        if let n = decimals.writePlain(d, to: p) { return n }
         var s = d.description
         return s.withUTF8 { b in
             p.update(from: b.baseAddress!, count: b.count)

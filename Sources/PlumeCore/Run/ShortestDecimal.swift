@@ -4,10 +4,36 @@
 /// The method is Ryu (Ulf Adams, "Ryū: fast float-to-string conversion", PLDI 2018): the interval of
 /// decimals that round to the double is scaled by a 128-bit power of five, and digits are removed while
 /// the interval still holds a shorter decimal. The tables are computed exactly at first use (big-integer
-/// arithmetic), not transcribed.
-enum ShortestDecimal {
+/// arithmetic), not transcribed. One shared instance holds them; a caller formatting many numbers keeps
+/// a reference (`shared` is a lazy global, checked on every access). Unchecked Sendable: the tables
+/// are written once in `init` and only read after.
+final class ShortestDecimal: @unchecked Sendable {
+    static let shared = ShortestDecimal()
+
+    /// 5^i's top `powBits` bits, and ⌊2^(bits(5^q) - 1 + invBits) / 5^q⌋ + 1; each as low, high words.
+    private let power: UnsafeMutablePointer<UInt64>
+    private let inverse: UnsafeMutablePointer<UInt64>
+    /// "00" "01" ... "99", and 10^0 ... 10^19.
+    private let pairs: UnsafeMutablePointer<UInt8>
+    private let powersOfTen: UnsafeMutablePointer<UInt64>
+    static let powBits = 125, invBits = 125
+
+    private init() {
+        let tables = Tables()
+        power = .allocate(capacity: 2 * tables.power.count)
+        inverse = .allocate(capacity: 2 * tables.inverse.count)
+        for (i, (lo, hi)) in tables.power.enumerated() { power[2 * i] = lo; power[2 * i + 1] = hi }
+        for (i, (lo, hi)) in tables.inverse.enumerated() { inverse[2 * i] = lo; inverse[2 * i + 1] = hi }
+        pairs = .allocate(capacity: 200)
+        for v in 0..<100 { pairs[2 * v] = UInt8(48 + v / 10); pairs[2 * v + 1] = UInt8(48 + v % 10) }
+        powersOfTen = .allocate(capacity: 20)
+        var p: UInt64 = 1
+        for k in 0..<20 { powersOfTen[k] = p; p = p &* 10 }
+    }
+    // never deallocated: the one instance lives as long as the process
+
     /// Digits (as an integer) and the power of ten: `value = digits × 10^exponent`, `digits` shortest.
-    static func decimal(_ d: Double) -> (digits: UInt64, exponent: Int) {
+    func decimal(_ d: Double) -> (digits: UInt64, exponent: Int) {
         let bits = d.bitPattern
         let mantissa = bits & ((1 << 52) - 1)
         let biased = Int((bits >> 52) & 0x7ff)
@@ -21,40 +47,39 @@ enum ShortestDecimal {
         }
         let acceptBounds = m2 & 1 == 0
         // the interval's ends, times 4: mv ± (2, 1 or 2); the lower gap halves at a power of two
-        let mv = 4 * m2
+        let mv = m2 &<< 2
         let mmShift: UInt64 = (mantissa != 0 || biased <= 1) ? 1 : 0
         var vr: UInt64, vp: UInt64, vm: UInt64
         var e10: Int
         var vmIsTrailingZeros = false, vrIsTrailingZeros = false
-        let t = Tables.shared
         if e2 >= 0 {
-            let q = log10Pow2(e2) - (e2 > 3 ? 1 : 0)
+            let q = Self.log10Pow2(e2) - (e2 > 3 ? 1 : 0)
             e10 = q
-            let k = Tables.invBits + pow5bits(q) - 1
+            let k = Self.invBits + Self.pow5bits(q) - 1
             let i = -e2 + q + k
-            let mul = t.inverse[q]
-            vr = mulShift(4 * m2, mul, i)
-            vp = mulShift(4 * m2 + 2, mul, i)
-            vm = mulShift(4 * m2 - 1 - mmShift, mul, i)
+            let mul = (inverse[2 * q], inverse[2 * q + 1])
+            vr = Self.mulShift(mv, mul, i)
+            vp = Self.mulShift(mv &+ 2, mul, i)
+            vm = Self.mulShift(mv &- 1 &- mmShift, mul, i)
             if q <= 21 {
                 if mv % 5 == 0 {
-                    vrIsTrailingZeros = multipleOfPowerOf5(mv, q)
+                    vrIsTrailingZeros = Self.multipleOfPowerOf5(mv, q)
                 } else if acceptBounds {
-                    vmIsTrailingZeros = multipleOfPowerOf5(mv - 1 - mmShift, q)
-                } else if multipleOfPowerOf5(mv + 2, q) {
+                    vmIsTrailingZeros = Self.multipleOfPowerOf5(mv - 1 - mmShift, q)
+                } else if Self.multipleOfPowerOf5(mv + 2, q) {
                     vp -= 1
                 }
             }
         } else {
-            let q = log10Pow5(-e2) - (-e2 > 1 ? 1 : 0)
+            let q = Self.log10Pow5(-e2) - (-e2 > 1 ? 1 : 0)
             e10 = q + e2
             let i = -e2 - q
-            let k = pow5bits(i) - Tables.powBits
+            let k = Self.pow5bits(i) - Self.powBits
             let j = q - k
-            let mul = t.power[i]
-            vr = mulShift(4 * m2, mul, j)
-            vp = mulShift(4 * m2 + 2, mul, j)
-            vm = mulShift(4 * m2 - 1 - mmShift, mul, j)
+            let mul = (power[2 * i], power[2 * i + 1])
+            vr = Self.mulShift(mv, mul, j)
+            vp = Self.mulShift(mv &+ 2, mul, j)
+            vm = Self.mulShift(mv &- 1 &- mmShift, mul, j)
             if q <= 1 {
                 vrIsTrailingZeros = true
                 if acceptBounds {
@@ -92,77 +117,64 @@ enum ShortestDecimal {
             @inline(__always) func drop(_ step: UInt64, _ count: Int) {
                 while vp / step > vm / step {
                     roundUp = vr % step >= step / 2
-                    vr /= step; vp /= step; vm /= step; removed += count
+                    vr /= step; vp /= step; vm /= step; removed &+= count
                 }
             }
             drop(100_000_000, 8); drop(10_000, 4); drop(100, 2); drop(10, 1)
-            output = vr + ((vr == vm || roundUp) ? 1 : 0)
+            output = vr &+ ((vr == vm || roundUp) ? 1 : 0)
         }
-        return (output, e10 + removed)
+        return (output, e10 &+ removed)
     }
 
     /// Writes `d` as Swift's `description` would when that is plain decimal notation with a fraction
     /// (`0.0001 <= |d| < 10^15`, not integral); returns the byte count, or nil for every other value
     /// (the caller then formats it another way). `out` must hold 32 bytes.
-    static func writePlain(_ d: Double, to out: UnsafeMutablePointer<UInt8>) -> Int? {
+    func writePlain(_ d: Double, to out: UnsafeMutablePointer<UInt8>) -> Int? {
         let a = abs(d)
-        guard a >= 1e-4, a < 1e15, d.isFinite, d != d.rounded(.towardZero) else { return nil }
+        guard a >= 1e-4, a < 1e15, Double(Int64(a)) != a else { return nil }
         let (digits, exponent) = decimal(a)
         let n = length(digits)
-        let point = n + exponent                  // digits before the point: value = 0.d1d2... × 10^point
+        let point = n &+ exponent                 // digits before the point: value = 0.d1d2... × 10^point
         guard point >= -3, point < n else { return nil }
         var o = 0
         if d < 0 { out[0] = 45; o = 1 }
         if point <= 0 {
-            out[o] = 48; out[o + 1] = 46; o += 2
-            for _ in 0 ..< -point { out[o] = 48; o += 1 }
+            out[o] = 48; out[o &+ 1] = 46; o &+= 2
+            for _ in 0 ..< -point { out[o] = 48; o &+= 1 }
             writeDigits(digits, end: out + o + n)
-            return o + n
+            return o &+ n
         }
         // the digits one byte to the right, then the integer part back over the gap and the point
         writeDigits(digits, end: out + o + 1 + n)
-        for k in 0..<point { out[o + k] = out[o + 1 + k] }
-        out[o + point] = 46
-        return o + 1 + n
+        (out + o).update(from: out + o + 1, count: point)
+        out[o &+ point] = 46
+        return o &+ 1 &+ n
     }
 
     /// Decimal digits of `v` (v > 0).
-    @inline(__always) static func length(_ v: UInt64) -> Int {
-        let guess = ((64 - v.leadingZeroBitCount) * 1233) >> 12      // ⌊log10(2^bits)⌋, one short at most
-        return guess + (v >= powersOfTen[guess] ? 1 : 0)
-    }
-
-    static let powersOfTen: [UInt64] = (0..<20).map { (k: Int) -> UInt64 in
-        var p: UInt64 = 1
-        for _ in 0..<k { p *= 10 }
-        return p
+    @inline(__always) func length(_ v: UInt64) -> Int {
+        let guess = ((64 &- v.leadingZeroBitCount) &* 1233) >> 12      // ⌊log10(2^bits)⌋, one short at most
+        return guess &+ (v >= powersOfTen[guess] ? 1 : 0)
     }
 
     /// Writes `v`'s digits so that the last one ends just before `end`: eight at a time in two
     /// independent halves (the divisions are the cost), then pairs.
-    @inline(__always) static func writeDigits(_ v: UInt64, end: UnsafeMutablePointer<UInt8>) {
+    @inline(__always) func writeDigits(_ v: UInt64, end: UnsafeMutablePointer<UInt8>) {
         var v = v, p = end
-        Self.pairs.withUnsafeBufferPointer { t in
-            func pair(_ r: UInt32, _ at: UnsafeMutablePointer<UInt8>) {
-                at[0] = t[Int(2 * r)]; at[1] = t[Int(2 * r + 1)]
-            }
-            while v >= 100_000_000 {
-                let low = UInt32(truncatingIfNeeded: v % 100_000_000)
-                v /= 100_000_000
-                p -= 8
-                let hi = low / 10_000, lo = low % 10_000
-                pair(hi / 100, p); pair(hi % 100, p + 2); pair(lo / 100, p + 4); pair(lo % 100, p + 6)
-            }
-            var w = UInt32(truncatingIfNeeded: v)
-            while w >= 100 { p -= 2; pair(w % 100, p); w /= 100 }
-            if w >= 10 { p -= 2; pair(w, p) } else { p -= 1; p[0] = UInt8(48 + w) }
+        let t = pairs
+        @inline(__always) func pair(_ r: UInt32, _ at: UnsafeMutablePointer<UInt8>) {
+            at[0] = t[Int(r &* 2)]; at[1] = t[Int(r &* 2 &+ 1)]
         }
-    }
-
-    /// "00" "01" ... "99".
-    static let pairs: [UInt8] = (0..<200).map { (i: Int) -> UInt8 in
-        let v = i / 2
-        return UInt8(48 + (i % 2 == 0 ? v / 10 : v % 10))
+        while v >= 100_000_000 {
+            let low = UInt32(truncatingIfNeeded: v % 100_000_000)
+            v /= 100_000_000
+            p -= 8
+            let hi = low / 10_000, lo = low % 10_000
+            pair(hi / 100, p); pair(hi % 100, p + 2); pair(lo / 100, p + 4); pair(lo % 100, p + 6)
+        }
+        var w = UInt32(truncatingIfNeeded: v)
+        while w >= 100 { p -= 2; pair(w % 100, p); w /= 100 }
+        if w >= 10 { p -= 2; pair(w, p) } else { p -= 1; p[0] = UInt8(truncatingIfNeeded: 48 &+ w) }
     }
 
     @inline(__always) static func pow5bits(_ e: Int) -> Int { ((e * 1_217_359) >> 19) + 1 }
@@ -189,9 +201,7 @@ enum ShortestDecimal {
 
     /// 128-bit scaled powers of five: `power[i]` is 5^i's top `powBits` bits; `inverse[q]` is
     /// ⌊2^(bits(5^q) - 1 + invBits) / 5^q⌋ + 1.
-    final class Tables: Sendable {
-        static let powBits = 125, invBits = 125
-        static let shared = Tables()
+    private struct Tables {
         let power: [(UInt64, UInt64)]
         let inverse: [(UInt64, UInt64)]
 
@@ -201,7 +211,7 @@ enum ShortestDecimal {
             for i in 0..<342 {
                 let bits = Self.bitLength(p)
                 precondition(bits == ShortestDecimal.pow5bits(i), "pow5bits(\(i))")
-                if i < 326 { power.append(Self.top(p, bits: bits, keep: Self.powBits)) }
+                if i < 326 { power.append(Self.top(p, bits: bits, keep: ShortestDecimal.powBits)) }
                 inverse.append(Self.inverse(p, bits: bits))
                 p = Self.times5(p)
             }
@@ -242,13 +252,13 @@ enum ShortestDecimal {
         }
 
         /// ⌊2^(bits - 1 + invBits) / a⌋ + 1 by binary long division. The dividend's one set bit makes
-        /// the remainder 2^(bits - 1) once the quotient can first be nonzero, at bit invBits.
+        /// the remainder 2^(bits - 1) once the quotient can first be nonzero, at bit `invBits`.
         static func inverse(_ a: [UInt64], bits: Int) -> (UInt64, UInt64) {
             var r = [UInt64](repeating: 0, count: a.count + 1)
             r[(bits - 1) / 64] = 1 << UInt64((bits - 1) % 64)
             var lo: UInt64 = 0, hi: UInt64 = 0
-            for k in stride(from: invBits, through: 0, by: -1) {
-                if k < invBits { shiftLeft1(&r) }
+            for k in stride(from: ShortestDecimal.invBits, through: 0, by: -1) {
+                if k < ShortestDecimal.invBits { shiftLeft1(&r) }
                 if !less(r, a) {
                     subtract(&r, a)
                     if k < 64 { lo |= 1 << UInt64(k) } else { hi |= 1 << UInt64(k - 64) }
