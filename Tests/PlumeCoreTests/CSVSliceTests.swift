@@ -100,3 +100,40 @@ final class CSVSliceTests: XCTestCase {
     }
 }
 
+
+/// `plume run` keys a plain line straight from its bytes, and any other record from its parsed cells;
+/// both must give one key, the same numbers and the same hash, or a row would miss (or worse, hit)
+/// another row's tape.
+final class RowKeyTests: XCTestCase {
+    func testLineKeysEqualRecordKeys() {
+        let cells = ["", " ", "12", " 12 ", "007", "1.5", "-3", "+4", "1e3", ".5", "5.", "abc", "x y", "12a", "a12",
+                     "9999999999999999", "123456789012345", "TRUE", "nan", "1e999", "\t7\t", "0", "00000000000000000001"]
+        var rng = SplitMix64(seed: 11)
+        let byLine = RowMemo(), byRecord = RowMemo()
+        for _ in 0..<4000 {
+            let columns = rng.int(1...9)
+            let row = (0..<columns).map { _ in rng.pick(cells) }
+            let text = Array(row.joined(separator: ",").utf8)
+            var record = CSVRecord()
+            for cell in row { record.bytes += Array(cell.utf8); record.ends.append(record.bytes.count) }
+            let skip = rng.int(0...3) == 0 ? rng.int(0...(columns - 1)) : nil
+            let watch = rng.int(0...(columns - 1))
+            let fromLine = text.withUnsafeBytes { byLine.build(line: $0, columns: columns, skip: skip, watch: watch) }
+            let fromRecord = byRecord.build(record, skip: skip, watch: watch)
+            let shown = "\(row) skip \(String(describing: skip))"
+            XCTAssertEqual(fromLine, fromRecord, shown)
+            XCTAssertNil(text.withUnsafeBytes { byLine.build(line: $0, columns: columns + 1, skip: skip) }, "too few cells: \(shown)")
+            guard fromRecord else { continue }
+            _ = text.withUnsafeBytes { byLine.build(line: $0, columns: columns, skip: skip, watch: watch) }
+            XCTAssertEqual(byLine.key, byRecord.key, shown)
+            XCTAssertEqual(byLine.hash, byRecord.hash, shown)
+            XCTAssertEqual(byLine.numberColumns, byRecord.numberColumns, shown)
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: byLine.inputs, count: byLine.inputCount)).map(\.bitPattern),
+                           Array(UnsafeBufferPointer(start: byRecord.inputs, count: byRecord.inputCount)).map(\.bitPattern), shown)
+            XCTAssertEqual(byLine.watched.bitPattern, byRecord.watched.bitPattern, shown)
+            if columns > 1 {
+                XCTAssertNil(text.withUnsafeBytes { byLine.build(line: $0, columns: columns - 1, skip: nil) }, "too many cells: \(shown)")
+            }
+        }
+    }
+}

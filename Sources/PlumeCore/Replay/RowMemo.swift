@@ -74,71 +74,104 @@ final class RowMemo {
     /// memoised: the script checks them).
     func build(_ rec: CSVRecord, skip: Int?, watch: Int? = nil) -> Bool {
         reserve(bytes: rec.bytes.count + 5 * rec.ends.count, columns: rec.ends.count)
-        return rec.bytes.withUnsafeBytes { b in
-            rec.ends.withUnsafeBufferPointer { ends in
+        var w = KeyWriter(self)
+        let finite = rec.bytes.withUnsafeBytes { b in
+            rec.ends.withUnsafeBufferPointer { ends -> Bool in
                 var lo = 0
-                return begin { cell in
-                    for i in 0..<ends.count {
-                        let end = ends[i]
-                        defer { lo = end }
-                        if i == skip { continue }
-                        if !cell(UnsafeRawBufferPointer(rebasing: b[lo..<end]), i, i == watch) { return false }
-                    }
-                    return true
+                for i in 0..<ends.count {
+                    let end = ends[i]
+                    defer { lo = end }
+                    if i == skip { continue }
+                    if !w.add(UnsafeRawBufferPointer(rebasing: b[lo..<end]), column: i, watched: i == watch) { return false }
                 }
+                return true
             }
         }
+        return finish(w, finite: finite)
     }
 
     /// Where each cell of the last `build(line:)` ends (cell i starts one byte, the comma, after cell i-1).
     private(set) var lineEnds: UnsafeMutablePointer<Int>
 
     /// Builds the key of a plain line (no quote, no line break): cells are what the commas separate,
-    /// so a key comes straight from the input bytes, in one pass. Nil when the line has not `columns`
-    /// cells; false when a number is not finite.
+    /// so a key comes straight from the input bytes, in one pass: an empty cell costs a store, and a
+    /// cell of digits is read as it is scanned. Nil when the line has not `columns` cells; false when
+    /// a number is not finite.
     func build(line: UnsafeRawBufferPointer, columns: Int, skip: Int?, watch: Int? = nil) -> Bool? {
         reserve(bytes: line.count + 5 * columns, columns: columns)
         let skip = skip ?? -1, watch = watch ?? -1
+        var w = KeyWriter(self)
         let n = line.count
-        var column = 0, lo = 0, i = 0
-        var ok = true
-        let fits = begin { cell in
-            while true {
-                while i < n && line[i] != 44 { i += 1 }
-                guard column < columns else { return true }    // too many cells: counted below
-                lineEnds[column] = i
-                if column != skip && ok {
-                    ok = cell(UnsafeRawBufferPointer(rebasing: line[lo..<i]), column, column == watch)
-                }
-                column += 1
-                if i == n { return true }
-                i += 1
-                lo = i
-            }
+        guard n > 0, let b = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            guard columns == 1 else { return nil }
+            lineEnds[0] = 0
+            if skip != 0 { w.empty() }
+            return finish(w, finite: true)
         }
-        guard column == columns, i == n else { return nil }
-        return fits && ok
+        var i = 0, column = 0
+        var finite = true
+        while true {
+            guard column < columns else { return nil }
+            let start = i
+            if i == n || b[i] == 44 {                              // empty
+                if column != skip { w.empty() }
+            } else {
+                // digits are summed while looking for the comma; anything else makes the cell general
+                var value: UInt64 = 0, digits = 0, plain = true
+                while i < n {
+                    let c = b[i]
+                    if c == 44 { break }
+                    let d = c &- 48
+                    if d < 10 { value = value &* 10 &+ UInt64(d); digits &+= 1 } else { plain = false }
+                    i &+= 1
+                }
+                if column != skip {
+                    if plain && digits <= 15 {
+                        w.number(Double(value), column: column, watched: column == watch)
+                    } else if finite {
+                        finite = w.add(UnsafeRawBufferPointer(start: b + start, count: i - start), column: column, watched: column == watch)
+                    }
+                }
+            }
+            lineEnds[column] = i
+            column &+= 1
+            if i == n { break }
+            i &+= 1
+        }
+        guard column == columns else { return nil }
+        return finish(w, finite: finite)
     }
 
-    /// Resets the key and feeds `cells` a function adding one cell (bytes, column, watched); the cell
-    /// function returns false for a number that is not finite. Returns `cells`' answer and sets `hash`.
-    @inline(__always) private func begin(_ cells: ((UnsafeRawBufferPointer, Int, Bool) -> Bool) -> Bool) -> Bool {
-        let key = keyBytes, inputs = self.inputs, columns = numberColumnBuffer
+    /// Appends cells to the key and the numbers to the inputs, in the memo's buffers.
+    private struct KeyWriter {
+        let key: UnsafeMutablePointer<UInt8>, inputs: UnsafeMutablePointer<Double>, columns: UnsafeMutablePointer<Int32>
         var k = 0, m = 0
         var watched = 0.0
-        let finite = cells { raw, column, watch in
+
+        init(_ memo: RowMemo) {
+            key = memo.keyBytes; inputs = memo.inputs; columns = memo.numberColumnBuffer
+        }
+
+        @inline(__always) mutating func empty() { key[k] = 0; k &+= 1 }
+
+        @inline(__always) mutating func number(_ d: Double, column: Int, watched watch: Bool) {
+            key[k] = 1; k &+= 1
+            inputs[m] = d
+            columns[m] = Int32(truncatingIfNeeded: column)
+            m &+= 1
+            if watch { watched = d }
+        }
+
+        /// A cell as written (spaces around it ignored); false for a number that is not finite.
+        mutating func add(_ raw: UnsafeRawBufferPointer, column: Int, watched watch: Bool) -> Bool {
             var x = 0, z = raw.count
             while x < z, CellTyper.isSpace(raw[x]) { x += 1 }
             while z > x, CellTyper.isSpace(raw[z - 1]) { z -= 1 }
-            if x == z { key[k] = 0; k += 1; return true }
+            if x == z { empty(); return true }
             let cell = UnsafeRawBufferPointer(rebasing: raw[x..<z])
             if let d = CellTyper.number(cell) {
                 if !d.isFinite { return false }
-                key[k] = 1; k += 1
-                inputs[m] = d
-                columns[m] = Int32(column)
-                m += 1
-                if watch { watched = d }
+                number(d, column: column, watched: watch)
             } else {
                 let c = cell.count
                 key[k] = 2
@@ -149,10 +182,13 @@ final class RowMemo {
             }
             return true
         }
-        keyCount = k
-        inputCount = m
-        self.watched = watched
-        hash = finite ? Self.hash(UnsafeRawBufferPointer(start: key, count: k)) : 0
+    }
+
+    private func finish(_ w: KeyWriter, finite: Bool) -> Bool {
+        keyCount = w.k
+        inputCount = w.m
+        watched = w.watched
+        hash = finite ? Self.hash(UnsafeRawBufferPointer(start: keyBytes, count: w.k)) : 0
         return finite
     }
 
