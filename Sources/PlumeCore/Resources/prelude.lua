@@ -281,14 +281,17 @@ local function builtin_copy(def)
   local d = def
   while d do
     for chunk, source in pairs(d.sources) do
-      local n = 0
-      for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+      -- patterns are tried at every byte: plain searches cut the lines and say which need them
+      local n, pos = 0, 1
+      while pos <= #source do
+        local nl = sfind(source, "\n", pos, true) or #source + 1
         n = n + 1
-        local code = line:gsub("%-%-.*$", "")
-        -- the patterns start with a class, tried at every byte: only lines naming a builtin need them
-        if code:find("type", 1, true) or code:find("tonumber", 1, true) or code:find("tointeger", 1, true) then
+        local code = ssub(source, pos, nl - 1)
+        pos = nl + 1
+        if sfind(code, "--", 1, true) then code = sgsub(code, "%-%-.*$", "") end
+        if sfind(code, "type", 1, true) or sfind(code, "tonumber", 1, true) or sfind(code, "tointeger", 1, true) then
           for _, pat in ipairs(COPIES) do
-            if code:find(pat) then return chunk .. ":" .. n end
+            if sfind(code, pat) then return chunk .. ":" .. n end
           end
         end
       end
