@@ -59,6 +59,26 @@ final class ReplayTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(replayed, 900)
     }
 
+    /// Replayed plain lines write their id from the input bytes when it is plain text; every other id
+    /// (a number, a boolean, spaces around, non-ASCII, none) must print as the script path prints it.
+    func testIDsPrintAlikeOnEveryPath() throws {
+        let ids = ["r1", "1.50", "007", "TRUE", "False", " r2 ", "a b", "é", "x\ty", "truex", "-3", "", "1e3"]
+        var rng = SplitMix64(seed: 5)
+        var csv = "id,impressions,views,slots,kind\n", bare = "impressions,views,slots,kind\n"
+        for _ in 1...600 {
+            let rest = "\(rng.pick(["1", "7", "1000"])),3,2,x\n"
+            csv += "\(rng.pick(ids)),\(rest)"
+            bare += rest
+        }
+        XCTAssertGreaterThan(try assertSameAsScript(try write("ids.csv", csv), model: "guarded", repo: fixtures), 300)
+        XCTAssertGreaterThan(try assertSameAsScript(try write("bare.csv", bare), model: "guarded", repo: fixtures), 300)
+        let (out, _, _, _) = try run(try write("ids2.csv", csv), model: "guarded", repo: fixtures, replay: true)
+        let printed = Set(out.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[0] })
+        for id in ["r1", "1.5", "7", "true", "false", "r2", "a b", "é", "x\ty", "truex", "-3", "1000"] {
+            XCTAssertTrue(printed.contains(Substring(id)), "\(id) in \(printed.sorted())")
+        }
+    }
+
     func testScriptOnlyUsesOfNumbersFallBack() throws {
         var csv = "id,impressions,mode\n"
         for i in 1...400 { csv += "\(i),\(i * 37 % 1000),\(["", "floor", "text", "mod", "pcall"][i % 5])\n" }

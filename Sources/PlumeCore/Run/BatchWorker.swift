@@ -41,6 +41,7 @@ final class BatchWorker {
     /// A tape's scratch slots and its results (total, then the categories).
     private let slots = UnsafeMutablePointer<Double>.allocate(capacity: Tape.maxSlots)
     private let results = UnsafeMutablePointer<Double>.allocate(capacity: Tape.maxSlots)
+    private let idScratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
     /// Recording stops when the keys hardly repeat (every row distinct): it only costs time then.
     private var recordingOn = true
     private var scratch = CSVRecord()
@@ -69,6 +70,7 @@ final class BatchWorker {
     deinit {
         slots.deallocate()
         results.deallocate()
+        idScratch.deallocate()
     }
 
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
@@ -76,8 +78,11 @@ final class BatchWorker {
         r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 96)
         var groupIndex: [String: Int] = [:]
         func written(total: Double, values: UnsafeBufferPointer<Double>, id: (String, Bool), impressions: Double, groupKey: String) {
-            r.written += 1
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
+            tally(total: total, values: values, impressions: impressions, groupKey: groupKey)
+        }
+        func tally(total: Double, values: UnsafeBufferPointer<Double>, impressions: Double, groupKey: String) {
+            r.written += 1
             r.grand.add(total: total, values: values, impressions: impressions)
             if !spec.groupBy.isEmpty {
                 if groupIndex[groupKey] == nil {
@@ -194,11 +199,16 @@ final class BatchWorker {
                     let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
                     return UnsafeRawBufferPointer(rebasing: bytes[start..<memo.lineEnds[i]])
                 }
-                let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
                 r.read += 1
                 r.replayed += 1
-                written(total: results[0], values: UnsafeBufferPointer(start: results + 1, count: tape.outputCount - 1),
-                        id: id, impressions: memo.watched, groupKey: tape.groupKey)
+                let values = UnsafeBufferPointer(start: results + 1, count: tape.outputCount - 1)
+                if spec.formatter.format == .csv, let idBytes = Self.plainID(idColumn.map(cell), number: number, scratch: idScratch) {
+                    spec.formatter.csvRow(id: idBytes, total: results[0], values: values, into: &r.output)
+                    tally(total: results[0], values: values, impressions: memo.watched, groupKey: tape.groupKey)
+                } else {
+                    let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
+                    written(total: results[0], values: values, id: id, impressions: memo.watched, groupKey: tape.groupKey)
+                }
                 return true
             }
         }
@@ -254,6 +264,28 @@ final class BatchWorker {
         }
         guard let d = ReplayCheck.difference(replayed: [total] + values, script: [t2] + v2, names: ["total"] + spec.categories) else { return nil }
         return "model error: replay check: \(d.name) replayed \(d.replayed) but the script gives \(d.script) (model \(spec.model) uses a number in a way a replay cannot see, Docs/DSL.md; run with --no-replay)"
+    }
+
+    /// The id field of a CSV output row, when it is the cell's bytes (printable ASCII text: not a number,
+    /// not a boolean, nothing to quote) or the row number written into `scratch` (20 bytes); nil when
+    /// the id needs typing or quoting (`id` then says how it prints).
+    static func plainID(_ cell: UnsafeRawBufferPointer?, number: Int, scratch: UnsafeMutablePointer<UInt8>) -> UnsafeRawBufferPointer? {
+        guard let cell else {
+            let digits = ShortestDecimal.shared.length(UInt64(number))
+            ShortestDecimal.shared.writeDigits(UInt64(number), end: scratch + digits)
+            return UnsafeRawBufferPointer(start: scratch, count: digits)
+        }
+        var x = 0, z = cell.count
+        while x < z, CellTyper.isSpace(cell[x]) { x += 1 }
+        while z > x, CellTyper.isSpace(cell[z - 1]) { z -= 1 }
+        guard x < z else { return nil }
+        let text = UnsafeRawBufferPointer(rebasing: cell[x..<z])
+        for c in text where c < 0x20 || c > 0x7e || c == 44 || c == 34 { return nil }
+        guard CellTyper.number(text) == nil else { return nil }
+        func spells(_ word: StaticString) -> Bool {
+            text.count == word.utf8CodeUnitCount && (0..<text.count).allSatisfy { text[$0] | 0x20 == word.utf8Start[$0] }
+        }
+        return spells("true") || spells("false") ? nil : text
     }
 
     /// The row's `id` (as written) or its 1-based number; the flag says whether it prints as a number.

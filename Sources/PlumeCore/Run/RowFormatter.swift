@@ -17,21 +17,8 @@ struct RowFormatter: Sendable {
     func row(id: String, idIsNumber: Bool, total: Double, values: UnsafeBufferPointer<Double>, into out: inout [UInt8]) {
         switch format {
         case .csv:
-            // the row is laid out in a stack buffer and appended once: one capacity check per row
             var field = csvField(id)
-            field.withUTF8 { idBytes in
-                let bound = idBytes.count + (values.count + 1) * Self.maxNumberBytes + 2
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buf in
-                    let p = buf.baseAddress!
-                    if idBytes.count > 0 { p.update(from: idBytes.baseAddress!, count: idBytes.count) }
-                    var o = idBytes.count
-                    for v in values { p[o] = 44; o += 1; o += Self.write(number: v, to: p + o, with: decimals) }
-                    p[o] = 44; o += 1
-                    o += Self.write(number: total, to: p + o, with: decimals)
-                    p[o] = 10; o += 1
-                    out.append(contentsOf: UnsafeBufferPointer(start: p, count: o))
-                }
-            }
+            field.withUTF8 { csvRow(id: UnsafeRawBufferPointer($0), total: total, values: values, into: &out) }
         case .jsonl:
             out.append(contentsOf: "{\"id\":".utf8)
             out.append(contentsOf: (idIsNumber ? id : CanonicalJSON.string(id)).utf8)
@@ -44,6 +31,22 @@ struct RowFormatter: Sendable {
             out.append(contentsOf: ",\"total\":".utf8)
             out.append(contentsOf: Self.json(total).utf8)
             out.append(contentsOf: "}\n".utf8)
+        }
+    }
+
+    /// A CSV row whose id is already a CSV field (`csvField` would leave it as it is). The row is laid
+    /// out in a stack buffer and appended once: one capacity check per row.
+    func csvRow(id: UnsafeRawBufferPointer, total: Double, values: UnsafeBufferPointer<Double>, into out: inout [UInt8]) {
+        let bound = id.count + (values.count + 1) * Self.maxNumberBytes + 2
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buf in
+            let p = buf.baseAddress!
+            if id.count > 0 { UnsafeMutableRawPointer(p).copyMemory(from: id.baseAddress!, byteCount: id.count) }
+            var o = id.count
+            for v in values { p[o] = 44; o += 1; o += Self.write(number: v, to: p + o, with: decimals) }
+            p[o] = 44; o += 1
+            o += Self.write(number: total, to: p + o, with: decimals)
+            p[o] = 10; o += 1
+            out.append(contentsOf: UnsafeBufferPointer(start: p, count: o))
         }
     }
 
