@@ -12,24 +12,26 @@ final class RowMemo {
     }
 
     /// The key of the row being looked up and its numbers (filled by `build`), in buffers owned here:
-    /// the per-row path writes them without array bookkeeping.
-    private var keyBytes: UnsafeMutablePointer<UInt8>
-    private var keyCapacity: Int
-    private(set) var keyCount = 0
-    private(set) var inputs: UnsafeMutablePointer<Double>
-    private(set) var inputCount = 0
-    private var columnsCapacity: Int
-    private var numberColumnBuffer: UnsafeMutablePointer<Int32>
-    private(set) var hash: UInt64 = 0
+    /// the per-row path writes them without array bookkeeping. A memo belongs to one worker (or sits
+    /// behind a lock), so its per-row state is never accessed overlappingly: @exclusivity(unchecked)
+    /// spares the runtime check on every row.
+    @exclusivity(unchecked) private var keyBytes: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var keyCapacity: Int
+    @exclusivity(unchecked) private(set) var keyCount = 0
+    @exclusivity(unchecked) private(set) var inputs: UnsafeMutablePointer<Double>
+    @exclusivity(unchecked) private(set) var inputCount = 0
+    @exclusivity(unchecked) private var columnsCapacity: Int
+    @exclusivity(unchecked) private var numberColumnBuffer: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private(set) var hash: UInt64 = 0
     /// The number in the column `build` was asked to watch (0 when it is not a number).
-    private(set) var watched = 0.0
+    @exclusivity(unchecked) private(set) var watched = 0.0
 
     var key: [UInt8] { Array(UnsafeBufferPointer(start: keyBytes, count: keyCount)) }
     /// Columns of `inputs`, in order (0-based).
     var numberColumns: [Int32] { Array(UnsafeBufferPointer(start: numberColumnBuffer, count: inputCount)) }
 
-    private var slots: [Int32]            // index + 1 into entries; 0 = empty
-    private var entries: [(hash: UInt64, key: [UInt8], entry: Entry)] = []
+    @exclusivity(unchecked) private var slots: [Int32]            // index + 1 into entries; 0 = empty
+    @exclusivity(unchecked) private var entries: [(hash: UInt64, key: [UInt8], entry: Entry)] = []
     private var bytes = 0
     private(set) var full = false
     let budget: Int
@@ -91,7 +93,7 @@ final class RowMemo {
     }
 
     /// Where each cell of the last `build(line:)` ends (cell i starts one byte, the comma, after cell i-1).
-    private(set) var lineEnds: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private(set) var lineEnds: UnsafeMutablePointer<Int>
 
     /// Builds the key of a plain line (no quote, no line break): cells are what the commas separate,
     /// so a key comes straight from the input bytes, in one pass: an empty cell costs a store, and a
@@ -115,6 +117,12 @@ final class RowMemo {
             let start = i
             if i == n || b[i] == 44 {                              // empty
                 if column != skip { w.empty() }
+            } else if (b[i] | 0x20) &- 97 < 26 {                   // starts with a letter: text
+                while i < n && b[i] != 44 { i &+= 1 }
+                if column != skip && finite {
+                    let cell = UnsafeRawBufferPointer(start: b + start, count: i - start)
+                    finite = CellTyper.isSpace(b[i - 1]) ? w.add(cell, column: column, watched: column == watch) : w.text(cell)
+                }
             } else {
                 // digits are summed while looking for the comma; anything else makes the cell general
                 var value: UInt64 = 0, digits = 0, plain = true
@@ -172,14 +180,20 @@ final class RowMemo {
             if let d = CellTyper.number(cell) {
                 if !d.isFinite { return false }
                 number(d, column: column, watched: watch)
-            } else {
-                let c = cell.count
-                key[k] = 2
-                key[k + 1] = UInt8(truncatingIfNeeded: c); key[k + 2] = UInt8(truncatingIfNeeded: c >> 8)
-                key[k + 3] = UInt8(truncatingIfNeeded: c >> 16); key[k + 4] = UInt8(truncatingIfNeeded: c >> 24)
-                (key + k + 5).update(from: cell.baseAddress!.assumingMemoryBound(to: UInt8.self), count: c)
-                k += 5 + c
+                return true
             }
+            return text(cell)
+        }
+
+        /// A trimmed cell that is not a number; returns true.
+        @inline(__always) mutating func text(_ cell: UnsafeRawBufferPointer) -> Bool {
+            let c = cell.count
+            key[k] = 2
+            key[k + 1] = UInt8(truncatingIfNeeded: c); key[k + 2] = UInt8(truncatingIfNeeded: c >> 8)
+            key[k + 3] = UInt8(truncatingIfNeeded: c >> 16); key[k + 4] = UInt8(truncatingIfNeeded: c >> 24)
+            let from = cell.baseAddress!.assumingMemoryBound(to: UInt8.self), to = key + k + 5
+            for j in 0..<c { to[j] = from[j] }      // short cells: cheaper than a memcpy call
+            k += 5 + c
             return true
         }
     }
