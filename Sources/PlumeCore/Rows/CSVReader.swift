@@ -79,17 +79,33 @@ public final class CSVReader {
         let firstLine = line
         while records < maxRecords {
             if start >= end && !refill() { break }
-            // Most records hold no quote: then the record is the bytes up to the next newline, found
-            // with memchr; a record with a quote (or without a newline yet) takes the state machine.
-            let plainEnd: Int? = buffer.withUnsafeBytes { b -> Int? in
-                let base = b.baseAddress! + start
-                guard let nl = memchr(base, 10, end - start) else { return nil }
-                let len = base.distance(to: UnsafeRawPointer(nl))
-                if memchr(base, 34, len) != nil { return nil }
-                return start + len + 1
+            // Most records hold no quote: such a record is the bytes up to the next newline, found with
+            // memchr, and a run of them is copied at once; a record with a quote (or without a newline
+            // yet) takes the state machine.
+            let (runEnd, runRecords, runLines) = buffer.withUnsafeBytes { b -> (Int, Int, Int) in
+                var s = start, n = 0, lines = 0
+                while records + n < maxRecords {
+                    let base = b.baseAddress! + s
+                    guard let nl = memchr(base, 10, end - s) else { break }
+                    let len = base.distance(to: UnsafeRawPointer(nl))
+                    if memchr(base, 34, len) != nil { break }
+                    var blank = true
+                    for j in 0..<len where base.load(fromByteOffset: j, as: UInt8.self) != 13 { blank = false; break }
+                    if !blank { n += 1 }
+                    lines += 1
+                    s += len + 1
+                }
+                return (s, n, lines)
+            }
+            if runEnd > start {
+                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<runEnd])) }
+                line += runLines
+                records += runRecords
+                start = runEnd
+                continue
             }
             var i = 0, lines = 1
-            if let plainEnd { i = plainEnd } else { scanRecord(&i, &lines) }
+            scanRecord(&i, &lines)
             var blank = true
             for j in start..<i where buffer[j] != 10 && buffer[j] != 13 { blank = false; break }
             out.append(contentsOf: buffer[start..<i])
