@@ -60,7 +60,9 @@ final class Tape: Sendable {
     static func simplified(_ code: [UInt32], constants: [Double], inputs: Int, outputs: [UInt16]) -> ([UInt32], [Double], [UInt16]) {
         let base = constants.count, first = base + inputs
         var alias = Array(0..<(first + code.count))          // slot -> the slot holding its value
-        var seen: [UInt32: Int] = [:]
+        // operations seen so far, by their canonical word: open addressing (index + 1, 0 = empty)
+        var table = [Int32](repeating: 0, count: max(16, (code.count * 2).nextPowerOf2))
+        let mask = table.count - 1
         var kept = [Bool](repeating: true, count: code.count)
         var rewritten = code
         for i in code.indices {
@@ -68,11 +70,13 @@ final class Tape: Sendable {
             let a = alias[Int(w >> 12 & 0xfff)], b = alias[Int(w & 0xfff)]
             let canonical = w & 0xff00_0000 | UInt32(a) << 12 | UInt32(b)
             rewritten[i] = canonical
-            if let earlier = seen[canonical] {
+            var h = Int(truncatingIfNeeded: (UInt64(canonical) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            while table[h] != 0 && rewritten[Int(table[h]) - 1] != canonical { h = (h + 1) & mask }
+            if table[h] != 0 {
                 kept[i] = false
-                alias[first + i] = first + earlier
+                alias[first + i] = first + Int(table[h]) - 1
             } else {
-                seen[canonical] = i
+                table[h] = Int32(i + 1)
             }
         }
         var live = [Bool](repeating: false, count: first + code.count)
@@ -95,9 +99,11 @@ final class Tape: Sendable {
             let w = rewritten[i]
             depth[first + i] = max(depth[Int(w >> 12 & 0xfff)], depth[Int(w & 0xfff)]) + 1
         }
-        let order = code.indices.filter { kept[$0] }.sorted {
-            (depth[first + $0], rewritten[$0] >> 24, $0) < (depth[first + $1], rewritten[$1] >> 24, $1)
-        }
+        // sort keys: depth, kind, then recorded position
+        let order = code.indices.filter { kept[$0] }
+            .map { UInt64(depth[first + $0]) << 40 | UInt64(rewritten[$0] >> 24) << 32 | UInt64($0) }
+            .sorted()
+            .map { Int($0 & 0xffff_ffff) }
         // renumber: live constants, all inputs, kept operations in that order
         var slot = [Int](repeating: 0, count: first + code.count)
         var consts: [Double] = []
@@ -184,4 +190,9 @@ final class Tape: Sendable {
         }
         return ok ? results : nil
     }
+}
+
+private extension Int {
+    /// The least power of two >= self (self > 0).
+    var nextPowerOf2: Int { 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
