@@ -11,9 +11,12 @@ final class Tape: Sendable {
              finiteTrue, finiteFalse, integerTrue, integerFalse
     }
 
-    /// Slots: constants, then inputs, then one per operation. An operation is packed in 32 bits (op,
-    /// then two 12-bit slots): a memo holds thousands of tapes, so their size is its memory.
-    private let code: [UInt32]
+    /// Slots: constants, then inputs, then one per operation. Operation i reads slots `lhs[i]` and
+    /// `rhs[i]` and writes slot constants + inputs + i; `runs` gives the kinds, one word per run of
+    /// operations of one kind (kind << 24 | count), so `run` switches once per run, not per operation.
+    /// A memo holds thousands of tapes, so their size is its memory.
+    private let runs: [UInt32]
+    private let lhs: [UInt16], rhs: [UInt16]
     private let constants: [Double]
     let inputs: Int
     /// Slots of total, v1...vn.
@@ -22,9 +25,9 @@ final class Tape: Sendable {
     /// The run's group-by texts for every row of this key, joined by commas.
     let groupKey: String
 
-    var slotCount: Int { constants.count + inputs + code.count }
+    var slotCount: Int { constants.count + inputs + lhs.count }
     /// Bytes held (with the arrays' headers and allocator rounding), for the memo's budget.
-    var footprint: Int { code.count * 4 + constants.count * 8 + outputs.count * 2 + groupKey.utf8.count + 160 }
+    var footprint: Int { runs.count * 4 + lhs.count * 4 + constants.count * 8 + outputs.count * 2 + groupKey.utf8.count + 200 }
 
     /// Decodes R.record's lists (operand codes: node n > 0, constant -k, 0 unused). Nil when malformed.
     init?(op opList: [Double], a aList: [Double], b bList: [Double], constants: [Double], outputs os: [Double],
@@ -48,7 +51,15 @@ final class Tape: Sendable {
         var outs: [UInt16] = []
         for v in os { guard let s = slot(v, limit: base + inputs + packed.count) else { return nil }; outs.append(UInt16(s)) }
         guard !outs.isEmpty else { return nil }
-        (self.code, self.constants, outs) = Self.simplified(packed, constants: constants, inputs: inputs, outputs: outs)
+        let code: [UInt32]
+        (code, self.constants, outs) = Self.simplified(packed, constants: constants, inputs: inputs, outputs: outs)
+        var runs: [UInt32] = []
+        for w in code {
+            if let last = runs.last, last >> 24 == w >> 24 { runs[runs.count - 1] = last + 1 } else { runs.append(w & 0xff00_0000 | 1) }
+        }
+        self.runs = runs
+        lhs = code.map { UInt16(truncatingIfNeeded: $0 >> 12 & 0xfff) }
+        rhs = code.map { UInt16(truncatingIfNeeded: $0 & 0xfff) }
         self.inputs = inputs; self.outputs = outs; self.groupKey = groups.joined(separator: ",")
     }
 
@@ -128,48 +139,38 @@ final class Tape: Sendable {
         }
         if inputs > 0 { (v + base).update(from: input, count: inputs) }
         let first = base + inputs
-        let ok = code.withUnsafeBufferPointer { ops -> Bool in
-            let n = ops.count
+        let ok = lhs.withUnsafeBufferPointer { lp in rhs.withUnsafeBufferPointer { rp -> Bool in
+            let l = lp.baseAddress!, r = rp.baseAddress!, out = v + first
             var i = 0
-            // one kind at a time: `simplified` put runs of a kind together
-            func each(_ body: (Double, Double) -> Double) {
-                let kind = ops[i] >> 24
-                repeat {
-                    let w = ops[i]
-                    v[first + i] = body(v[Int(w >> 12 & 0xfff)], v[Int(w & 0xfff)])
-                    i += 1
-                } while i < n && ops[i] >> 24 == kind
+            @inline(__always) func each(_ end: Int, _ body: (Double, Double) -> Double) {
+                while i < end { out[i] = body(v[Int(l[i])], v[Int(r[i])]); i &+= 1 }
             }
-            func holds(_ test: (Double, Double) -> Bool) -> Bool {
-                let kind = ops[i] >> 24
-                repeat {
-                    let w = ops[i]
-                    if !test(v[Int(w >> 12 & 0xfff)], v[Int(w & 0xfff)]) { return false }
-                    i += 1
-                } while i < n && ops[i] >> 24 == kind
+            @inline(__always) func holds(_ end: Int, _ test: (Double, Double) -> Bool) -> Bool {
+                while i < end { if !test(v[Int(l[i])], v[Int(r[i])]) { return false }; i &+= 1 }
                 return true
             }
-            while i < n {
-                switch UInt8(truncatingIfNeeded: ops[i] >> 24) {
-                case Op.add.rawValue: each { $0 + $1 }
-                case Op.sub.rawValue: each { $0 - $1 }
-                case Op.mul.rawValue: each { $0 * $1 }
-                case Op.div.rawValue: each { $0 / $1 }
-                case Op.unm.rawValue: each { x, _ in -x }
-                case Op.ltTrue.rawValue: guard holds({ $0 < $1 }) else { return false }
-                case Op.ltFalse.rawValue: guard holds({ !($0 < $1) }) else { return false }
-                case Op.leTrue.rawValue: guard holds({ $0 <= $1 }) else { return false }
-                case Op.leFalse.rawValue: guard holds({ !($0 <= $1) }) else { return false }
-                case Op.eqTrue.rawValue: guard holds({ $0 == $1 }) else { return false }
-                case Op.eqFalse.rawValue: guard holds({ !($0 == $1) }) else { return false }
-                case Op.finiteTrue.rawValue: guard holds({ x, _ in x.isFinite }) else { return false }
-                case Op.finiteFalse.rawValue: guard holds({ x, _ in !x.isFinite }) else { return false }
-                case Op.integerTrue.rawValue: guard holds({ x, _ in x == x.rounded(.down) }) else { return false }
-                default: guard holds({ x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
+            for run in runs {
+                let end = i &+ Int(run & 0xff_ffff)
+                switch UInt8(truncatingIfNeeded: run >> 24) {
+                case Op.add.rawValue: each(end) { $0 + $1 }
+                case Op.sub.rawValue: each(end) { $0 - $1 }
+                case Op.mul.rawValue: each(end) { $0 * $1 }
+                case Op.div.rawValue: each(end) { $0 / $1 }
+                case Op.unm.rawValue: each(end) { x, _ in -x }
+                case Op.ltTrue.rawValue: guard holds(end, { $0 < $1 }) else { return false }
+                case Op.ltFalse.rawValue: guard holds(end, { !($0 < $1) }) else { return false }
+                case Op.leTrue.rawValue: guard holds(end, { $0 <= $1 }) else { return false }
+                case Op.leFalse.rawValue: guard holds(end, { !($0 <= $1) }) else { return false }
+                case Op.eqTrue.rawValue: guard holds(end, { $0 == $1 }) else { return false }
+                case Op.eqFalse.rawValue: guard holds(end, { !($0 == $1) }) else { return false }
+                case Op.finiteTrue.rawValue: guard holds(end, { x, _ in x.isFinite }) else { return false }
+                case Op.finiteFalse.rawValue: guard holds(end, { x, _ in !x.isFinite }) else { return false }
+                case Op.integerTrue.rawValue: guard holds(end, { x, _ in x == x.rounded(.down) }) else { return false }
+                default: guard holds(end, { x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
                 }
             }
             return true
-        }
+        } }
         guard ok else { return false }
         outputs.withUnsafeBufferPointer { o in
             for k in 0..<o.count { results[k] = v[Int(o[k])] }
