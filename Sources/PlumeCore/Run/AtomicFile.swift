@@ -47,14 +47,32 @@ public enum AtomicFile {
         }
 
         public func write(bytes: [UInt8]) throws {
+            if bytes.count >= 1 << 16 {                 // a batch's rows: straight to the file, no copy
+                try flush()
+                try bytes.withUnsafeBytes { try put($0) }
+                return
+            }
             buffer.append(contentsOf: bytes)
             if buffer.count >= 1 << 20 { try flush() }
         }
 
         func flush() throws {
             if buffer.isEmpty { return }
-            try handle.write(contentsOf: buffer)
+            try buffer.withUnsafeBytes { try put($0) }
             buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// write(2) until everything is written.
+        private func put(_ b: UnsafeRawBufferPointer) throws {
+            var done = 0
+            while done < b.count {
+                let n = Foundation.write(handle.fileDescriptor, b.baseAddress! + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw PlumeError.config("cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
         }
 
         /// Flushes, syncs and renames into place.

@@ -93,7 +93,7 @@ final class BatchWorker {
 
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
-        r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 96)
+        r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 128)
         func written(total: Double, values: UnsafeBufferPointer<Double>, id: (String, Bool), impressions: Double, groupKey: String) {
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
             r.tally(total: total, values: values, impressions: impressions, groupKey: groupKey, spec: spec)
