@@ -231,15 +231,19 @@ final class RowMemo {
     /// Stores the current key's entry, unless the byte budget is spent: then the keys met first stay
     /// (in a campaign the frequent deliveries come early), memory stays flat, and later keys run the
     /// script. Results never depend on what is memoised, only speed does.
-    func insert(_ entry: Entry) { insert(entry, hash: hash, key: key) }
+    /// `shared`: the tapes are also held by the run's shared memo, whose budget counts them; here
+    /// only the key and the references count.
+    func insert(_ entry: Entry, shared: Bool = false) { insert(entry, hash: hash, key: key, shared: shared) }
 
-    func insert(_ entry: Entry, hash: UInt64, key: [UInt8]) {
-        let size = key.count + 96 + entry.tapeFootprint
-        if bytes + size > budget { full = true; return }
+    @discardableResult
+    func insert(_ entry: Entry, hash: UInt64, key: [UInt8], shared: Bool = false) -> Bool {
+        let size = key.count + 96 + (shared ? 16 * entry.tapeCount : entry.tapeFootprint)
+        if bytes + size > budget { full = true; return false }
         if (entries.count + 1) * 2 > slots.count { grow() }
         entries.append((hash, key, entry))
         bytes += size
         place(Int32(entries.count), hash: hash)
+        return true
     }
 
     /// Adds a tape (another path) to the current key's entry, within the budget.
@@ -293,6 +297,11 @@ private extension RowMemo.Entry {
         if case .tapes(let ts) = self { return ts.reduce(0) { $0 + $1.footprint } }
         return 0
     }
+
+    var tapeCount: Int {
+        if case .tapes(let ts) = self { return ts.count }
+        return 0
+    }
 }
 
 /// The tapes of all workers of one run: a worker that misses its own memo looks here before recording,
@@ -306,9 +315,13 @@ final class SharedTapes: @unchecked Sendable {
         return memo.find(hash: hash, key: key)
     }
 
-    func insert(_ entry: RowMemo.Entry, hash: UInt64, key: [UInt8]) {
+    /// The entry the memo holds for the key afterwards (an earlier worker's, or this one), nil when
+    /// the budget is spent.
+    @discardableResult
+    func insert(_ entry: RowMemo.Entry, hash: UInt64, key: [UInt8]) -> RowMemo.Entry? {
         lock.lock(); defer { lock.unlock() }
-        if memo.find(hash: hash, key: key) == nil { memo.insert(entry, hash: hash, key: key) }
+        if let held = memo.find(hash: hash, key: key) { return held }
+        return memo.insert(entry, hash: hash, key: key) ? entry : nil
     }
 }
 

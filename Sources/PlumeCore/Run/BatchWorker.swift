@@ -125,7 +125,7 @@ final class BatchWorker {
                     if let memo, let paths, memo.build(rec.record, skip: idColumn) {
                         var entry = memo.find()
                         if entry == nil, let shared = spec.replay, let e = shared.find(hash: memo.hash, key: memo.key) {
-                            memo.insert(e)
+                            memo.insert(e, shared: true)
                             entry = e
                         }
                         countLookup(hit: entry != nil)
@@ -144,8 +144,11 @@ final class BatchWorker {
                             switch try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns, pushRow: { try pusher.push(rec.record) }) {
                             case .tape(let t):
                                 if entry == nil {
-                                    memo.insert(.tapes([t]))
-                                    spec.replay?.insert(.tapes([t]), hash: memo.hash, key: memo.key)
+                                    if let held = spec.replay?.insert(.tapes([t]), hash: memo.hash, key: memo.key) {
+                                        memo.insert(held, shared: true)
+                                    } else {
+                                        memo.insert(.tapes([t]))
+                                    }
                                 } else {
                                     memo.add(t)
                                 }
