@@ -206,20 +206,31 @@ final class RowMemo {
         return finite
     }
 
-    func find() -> Entry? { find(hash: hash, key: UnsafeRawBufferPointer(start: keyBytes, count: keyCount)) }
+    func find() -> Entry? { position(hash: hash, key: currentKey).map { entries[$0].entry } }
 
-    func find(hash: UInt64, key: [UInt8]) -> Entry? {
-        key.withUnsafeBytes { find(hash: hash, key: $0) }
+    /// The current key's first tape for which `fits` holds; nil when there is none (or no entry).
+    /// The per-row path: it looks in place instead of copying the entry out.
+    @inline(__always) func firstTape(where fits: (Tape) -> Bool) -> Tape? {
+        guard let n = position(hash: hash, key: currentKey), case .tapes(let ts) = entries[n].entry else { return nil }
+        for t in ts where fits(t) { return t }
+        return nil
     }
 
-    func find(hash: UInt64, key: UnsafeRawBufferPointer) -> Entry? {
+    func find(hash: UInt64, key: [UInt8]) -> Entry? {
+        key.withUnsafeBytes { k in position(hash: hash, key: k).map { entries[$0].entry } }
+    }
+
+    private var currentKey: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyBytes, count: keyCount) }
+
+    /// Where in `entries` the key is, by linear probing from its hash.
+    @inline(__always) private func position(hash: UInt64, key: UnsafeRawBufferPointer) -> Int? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = slots[i]
             if s == 0 { return nil }
             let n = Int(s) - 1
-            if entries[n].hash == hash && Self.same(entries[n].key, key) { return entries[n].entry }
+            if entries[n].hash == hash && Self.same(entries[n].key, key) { return n }
             i = (i + 1) & mask
         }
     }
@@ -248,19 +259,11 @@ final class RowMemo {
 
     /// Adds a tape (another path) to the current key's entry, within the budget.
     func add(_ tape: Tape) {
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while slots[i] != 0 {
-            let n = Int(slots[i]) - 1
-            if entries[n].hash == hash && Self.same(entries[n].key, UnsafeRawBufferPointer(start: keyBytes, count: keyCount)) {
-                guard case .tapes(let ts) = entries[n].entry, ts.count < Self.maxTapes else { return }
-                if bytes + tape.footprint > budget { full = true; return }
-                bytes += tape.footprint
-                entries[n].entry = .tapes(ts + [tape])
-                return
-            }
-            i = (i + 1) & mask
-        }
+        guard let n = position(hash: hash, key: currentKey), case .tapes(let ts) = entries[n].entry,
+              ts.count < Self.maxTapes else { return }
+        if bytes + tape.footprint > budget { full = true; return }
+        bytes += tape.footprint
+        entries[n].entry = .tapes(ts + [tape])
     }
 
     private func place(_ index: Int32, hash: UInt64) {

@@ -51,6 +51,8 @@ final class BatchWorker {
     private let pusher: CSVRowPusher?
     private let idColumn: Int?
     private let impressionsColumn: Int?
+    /// Cells of a CSV line (0 for JSONL input).
+    private let columnCount: Int
     private let memo: RowMemo?
     private let paths: LuaRef?
     /// A tape's scratch slots and its results (total, then the categories).
@@ -74,12 +76,14 @@ final class BatchWorker {
             pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)
             idColumn = shape.column("id")
             impressionsColumn = shape.column("impressions")
+            columnCount = shape.columns.count
             memo = spec.replay != nil ? RowMemo() : nil
             paths = spec.replay != nil ? engine.runtime.pathList(shape.columns) : nil
         } else {
             pusher = nil
             idColumn = nil
             impressionsColumn = nil
+            columnCount = 0
             memo = nil
             paths = nil
         }
@@ -219,10 +223,8 @@ final class BatchWorker {
     /// A method with `r` in-out rather than a closure capturing it: the per-row path then has no
     /// dynamic exclusivity checks.
     private func replay(line bytes: UnsafeRawBufferPointer, number: Int, spec: WorkerSpec, into r: inout BatchResult) -> Bool {
-        guard let memo, let pusher,
-              memo.build(line: bytes, columns: pusher.shape.columns.count, skip: idColumn, watch: impressionsColumn) == true,
-              case .tapes(let tapes)? = memo.find(),
-              let tape = tapes.first(where: { replay($0, memo) }) else { return false }
+        guard let memo, memo.build(line: bytes, columns: columnCount, skip: idColumn, watch: impressionsColumn) == true,
+              let tape = memo.firstTape(where: { replay($0, memo) }) else { return false }
         countLookup(hit: true)
         func cell(_ i: Int) -> UnsafeRawBufferPointer {
             let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
