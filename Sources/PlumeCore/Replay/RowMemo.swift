@@ -172,11 +172,8 @@ final class RowMemo {
 
         /// A cell as written (spaces around it ignored); false for a number that is not finite.
         mutating func add(_ raw: UnsafeRawBufferPointer, column: Int, watched watch: Bool) -> Bool {
-            var x = 0, z = raw.count
-            while x < z, CellTyper.isSpace(raw[x]) { x += 1 }
-            while z > x, CellTyper.isSpace(raw[z - 1]) { z -= 1 }
-            if x == z { empty(); return true }
-            let cell = UnsafeRawBufferPointer(rebasing: raw[x..<z])
+            let cell = CellTyper.trimmed(raw)
+            if cell.isEmpty { empty(); return true }
             if let d = CellTyper.number(cell) {
                 if !d.isFinite { return false }
                 number(d, column: column, watched: watch)

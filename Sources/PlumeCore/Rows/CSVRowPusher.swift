@@ -50,14 +50,11 @@ final class CSVRowPusher {
             present = [Bool](repeating: false, count: n)
             trimmed = [Range<Int>](repeating: 0..<0, count: n)
         }
-        rec.bytes.withUnsafeBufferPointer { b in
+        rec.bytes.withUnsafeBytes { b in
             var lo = 0
             for i in 0..<n {
-                var a = lo, z = rec.ends[i]
-                while a < z, CellTyper.isSpace(b[a]) { a += 1 }
-                while z > a, CellTyper.isSpace(b[z - 1]) { z -= 1 }
-                trimmed[i] = a..<z
-                present[i] = a < z
+                trimmed[i] = CellTyper.trimmed(b, lo..<rec.ends[i])
+                present[i] = !trimmed[i].isEmpty
                 lo = rec.ends[i]
             }
         }

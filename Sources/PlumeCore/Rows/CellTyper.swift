@@ -14,18 +14,31 @@ public enum CellTyper {
     }
 
     public static func type(bytes raw: UnsafeRawBufferPointer) -> LuaValue? {
-        var lo = 0, hi = raw.count
-        while lo < hi, isSpace(raw[lo]) { lo += 1 }
-        while hi > lo, isSpace(raw[hi - 1]) { hi -= 1 }
-        if lo == hi { return nil }
-        let s = UnsafeRawBufferPointer(rebasing: raw[lo..<hi])
+        let s = trimmed(raw)
+        if s.isEmpty { return nil }
         if let d = number(s) { return .number(d) }
-        if s.count == 4 || s.count == 5 {
-            let lower = s.map { $0 | 0x20 }
-            if lower == Array("true".utf8) { return .boolean(true) }
-            if lower == Array("false".utf8) { return .boolean(false) }
-        }
+        if let b = boolean(s) { return .boolean(b) }
         return .string(String(decoding: s, as: UTF8.self))
+    }
+
+    /// `range` of `b` without the white space around it.
+    @inline(__always) static func trimmed(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int> {
+        var lo = range.lowerBound, hi = range.upperBound
+        while lo < hi, isSpace(b[lo]) { lo += 1 }
+        while hi > lo, isSpace(b[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+
+    @inline(__always) static func trimmed(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: b[trimmed(b, 0..<b.count)])
+    }
+
+    /// true / false in any case; nil for any other (trimmed) text.
+    static func boolean(_ s: UnsafeRawBufferPointer) -> Bool? {
+        func spells(_ word: StaticString) -> Bool {
+            s.count == word.utf8CodeUnitCount && (0..<s.count).allSatisfy { s[$0] | 0x20 == word.utf8Start[$0] }
+        }
+        return spells("true") ? true : spells("false") ? false : nil
     }
 
     /// The decimal grammar `[+-] (digits [. [digits]] | . digits) [(e|E) [+-] digits]`, parsed with

@@ -287,17 +287,10 @@ final class BatchWorker {
             ShortestDecimal.shared.writeDigits(UInt64(number), end: scratch + digits)
             return UnsafeRawBufferPointer(start: scratch, count: digits)
         }
-        var x = 0, z = cell.count
-        while x < z, CellTyper.isSpace(cell[x]) { x += 1 }
-        while z > x, CellTyper.isSpace(cell[z - 1]) { z -= 1 }
-        guard x < z else { return nil }
-        let text = UnsafeRawBufferPointer(rebasing: cell[x..<z])
+        let text = CellTyper.trimmed(cell)
+        guard !text.isEmpty else { return nil }
         for c in text where c < 0x20 || c > 0x7e || c == 44 || c == 34 { return nil }
-        guard CellTyper.number(text) == nil else { return nil }
-        func spells(_ word: StaticString) -> Bool {
-            text.count == word.utf8CodeUnitCount && (0..<text.count).allSatisfy { text[$0] | 0x20 == word.utf8Start[$0] }
-        }
-        return spells("true") || spells("false") ? nil : text
+        return CellTyper.number(text) == nil && CellTyper.boolean(text) == nil ? text : nil
     }
 
     /// The row's `id` (as written) or its 1-based number; the flag says whether it prints as a number.
