@@ -161,26 +161,24 @@ end
 -- recording costs about three plain evaluations of a row, and these run for every operation on a
 -- tracked number.
 local STATE = {}        -- STATE.rec mirrors `rec` for the generated functions
+-- One operand `_X`: its node code `_C` and value `_V` (a plain number becomes a new constant).
+local OPERAND = [[
+  if getmetatable(_X) == TRACK then _C, _V = _X[2], _X[1] else
+    if raw_type(_X) ~= "number" then untrackable() end
+    local f = _X + 0.0
+    if f ~= _X then untrackable() end
+    local k = r.nk + 1; r.nk = k; r.k[k] = f
+    _C, _V = -k, _X
+  end
+]]
 local OPERANDS = [[
 local TRACK, S, untrackable, raw_type, getmetatable, setmetatable = ...
 return function(x, y)
   local r = S.rec
   if r == nil then untrackable() end
   local a, av, b, bv
-  if getmetatable(x) == TRACK then a, av = x[2], x[1] else
-    if raw_type(x) ~= "number" then untrackable() end
-    local f = x + 0.0
-    if f ~= x then untrackable() end
-    local k = r.nk + 1; r.nk = k; r.k[k] = f
-    a, av = -k, x
-  end
-  if getmetatable(y) == TRACK then b, bv = y[2], y[1] else
-    if raw_type(y) ~= "number" then untrackable() end
-    local f = y + 0.0
-    if f ~= y then untrackable() end
-    local k = r.nk + 1; r.nk = k; r.k[k] = f
-    b, bv = -k, y
-  end
+]] .. OPERAND:gsub("_X", "x"):gsub("_C", "a"):gsub("_V", "av")
+   .. OPERAND:gsub("_X", "y"):gsub("_C", "b"):gsub("_V", "bv") .. [[
   local n = r.n + 1
   r.n = n
 ]]
