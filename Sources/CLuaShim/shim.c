@@ -206,6 +206,7 @@ lua_State *plume_open(size_t memory_limit) {
     lua_State *L = lua_newstate(plume_alloc, lim);
     if (!L) { free(lim); return NULL; }
     lua_atpanic(L, panic);
+    *(void **)lua_getextraspace(L) = NULL;     /* the operation recorder, made on first use (recorder.c) */
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
@@ -258,7 +259,9 @@ lua_State *plume_open(size_t memory_limit) {
 void plume_close(lua_State *L) {
     if (!L) return;
     plume_limits *lim = limits_of(L);
+    plume_recorder *recorder = *(plume_recorder **)lua_getextraspace(L);
     lua_close(L);
+    plume_free_recorder(recorder);
     free(lim);
 }
 

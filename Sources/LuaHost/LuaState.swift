@@ -471,6 +471,22 @@ public final class LuaState {
         return popRef()
     }
 
+    /// The operation recorder's functions (CLuaShim.h, "Operation recorder"); a tape holds at most
+    /// `limit` slots. Nil when the recorder cannot be allocated.
+    public func recorder(limit: Int) -> LuaRef? {
+        guard plume_push_recorder(L, Int32(clamping: limit)) != 0 else { return nil }
+        return popRef()
+    }
+
+    /// The last recording: entry kinds, operand codes (a, b) and constants, valid only inside `body`.
+    public func withRecordedTape<T>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int32>,
+                                              UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) throws -> T) rethrows -> T {
+        let t = plume_recorded_tape(L)
+        let n = Int(t.count), k = Int(t.constant_count)
+        return try body(UnsafeBufferPointer(start: t.op, count: n), UnsafeBufferPointer(start: t.a, count: n),
+                        UnsafeBufferPointer(start: t.b, count: n), UnsafeBufferPointer(start: t.constants, count: k))
+    }
+
     public func tracebackFunction() -> LuaRef {
         plume_push_traceback_function(L)
         return popRef()

@@ -64,6 +64,34 @@ void plume_set_null_sentinel(lua_State *L);
 /// Pushes the traceback of the current call (for trusted host code).
 void plume_push_traceback_function(lua_State *L);
 
+// Operation recorder (recorder.c). `track(value, index)` makes a marked number. While a recording is
+// on, + - * / and unary minus on marked numbers give marked numbers and append an entry (op, a, b) to
+// the tape; < <= and == (both marked) append a guard saying how they came out, as do `finite(m)` and
+// `integer(m)`. Operand codes: a node n > 0 (1...inputs: the marked inputs; inputs + i: the i-th
+// entry) or a constant -k (the k-th plain number met). Anything else done with a marked number (a
+// library function, tostring, indexing, % // ^...) raises an error and breaks the recording, as does a
+// tape growing past `limit` slots (constants + inputs + entries). Nothing here knows what the numbers mean.
+enum {
+    PLUME_OP_ADD = 1, PLUME_OP_SUB, PLUME_OP_MUL, PLUME_OP_DIV, PLUME_OP_UNM,
+    PLUME_OP_LT_T, PLUME_OP_LT_F, PLUME_OP_LE_T, PLUME_OP_LE_F, PLUME_OP_EQ_T, PLUME_OP_EQ_F,
+    PLUME_OP_FINITE_T, PLUME_OP_FINITE_F, PLUME_OP_INT_T, PLUME_OP_INT_F
+};
+typedef struct plume_recorder plume_recorder;
+typedef struct {
+    int count, constant_count;
+    const unsigned char *op;
+    const int *a, *b;
+    const double *constants;
+} plume_tape;
+/// Pushes the recorder's functions as a table: track(value, index), is(v), start(inputs), stop() ->
+/// broken, spoil() (breaks the recording on), fail() (raises the misuse error), operand(v) -> code,
+/// finite(m), integer(m). One recorder per state; 0 when it cannot be allocated (nothing pushed).
+int plume_push_recorder(lua_State *L, int limit);
+/// The last recording's tape, valid until the next one starts (from the main state, outside calls).
+plume_tape plume_recorded_tape(lua_State *L);
+/// plume_close frees the recorder.
+void plume_free_recorder(plume_recorder *r);
+
 // Macro wrappers.
 int plume_registry_index(void);
 int plume_upvalue_index(int i);

@@ -60,6 +60,9 @@ public final class ModelRuntime {
             throw PlumeError.config("Plume's model runtime (prelude.lua) is missing from the build")
         }
         let repo = repository
+        guard let recorder = lua.recorder(limit: Tape.maxSlots) else {
+            throw PlumeError.config("out of memory: cannot allocate the replay recorder")
+        }
         let hooks = lua.table([
             ("read_model", lua.function { args in
                 guard let id = args.first?.stringValue else { return [.nil, .string("model id must be a string")] }
@@ -92,6 +95,7 @@ public final class ModelRuntime {
             ("kind", lua.kindFunction()),
             ("traceback", lua.tracebackFunction()),
             ("where", lua.whereFunction()),
+            ("recorder", recorder),
         ])
         let lua = self.lua
         let chunk = try lua.load(prelude, chunkName: "plume/prelude.lua")
@@ -217,10 +221,13 @@ public final class ModelRuntime {
         defer { lua.top = base }
         switch lua.string(at: base + 1) {
         case "tape":
-            let groups = (0..<groupCount).map { lua.string(at: base + 7 + Int32($0)) ?? "" }
-            guard let op = lua.numbers(at: base + 2), let a = lua.numbers(at: base + 3), let b = lua.numbers(at: base + 4),
-                  let k = lua.numbers(at: base + 5), let outs = lua.numbers(at: base + 6),
-                  let t = Tape(op: op, a: a, b: b, constants: k, outputs: outs, groups: groups, inputs: numberColumns.count)
+            let groups = (0..<groupCount).map { lua.string(at: base + 3 + Int32($0)) ?? "" }
+            guard let outs = lua.numbers(at: base + 2), let codes = Optional(outs.compactMap { Int32(exactly: $0) }),
+                  codes.count == outs.count,
+                  let t = lua.withRecordedTape({ op, a, b, k in
+                      Tape(op: Array(op), a: Array(a), b: Array(b), constants: Array(k), outputs: codes, groups: groups,
+                           inputs: numberColumns.count)
+                  })
             else { return .broken }
             return .tape(t)
         case "broken": return .broken

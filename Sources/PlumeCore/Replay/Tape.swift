@@ -29,24 +29,26 @@ final class Tape: Sendable {
     /// Bytes held (with the arrays' headers and allocator rounding), for the memo's budget.
     var footprint: Int { runs.count * 4 + lhs.count * 4 + constants.count * 8 + outputs.count * 2 + groupKey.utf8.count + 200 }
 
-    /// Decodes R.record's lists (operand codes: node n > 0, constant -k, 0 unused). Nil when malformed.
-    init?(op opList: [Double], a aList: [Double], b bList: [Double], constants: [Double], outputs os: [Double],
+    /// Decodes a recording (CLuaShim.h, "Operation recorder": operand codes are node n > 0, constant
+    /// -k, 0 unused; `outputs` are the codes of total, v1...vn). Nil when malformed.
+    init?(op opList: [UInt8], a aList: [Int32], b bList: [Int32], constants: [Double], outputs os: [Int32],
           groups: [String], inputs: Int) {
         guard opList.count == aList.count, opList.count == bList.count,
               constants.count + inputs + opList.count <= Self.maxSlots else { return nil }
         let base = constants.count
-        func slot(_ c: Double, limit: Int) -> Int32? {
-            guard let c = Int(exactly: c) else { return nil }
-            let s = c > 0 ? base + c - 1 : (c < 0 ? -c - 1 : 0)
+        func slot(_ c: Int32, limit: Int) -> Int32? {
+            let c = Int(c)
+            if c < 0 { return -c <= base ? Int32(-c - 1) : nil }
+            let s = c > 0 ? base + c - 1 : 0
             return s < limit ? Int32(s) : nil
         }
         var packed: [UInt32] = []
         packed.reserveCapacity(opList.count)
         for i in 0..<opList.count {
             let limit = max(base + inputs + i, 1)   // an operand is an earlier slot
-            guard let c = UInt8(exactly: opList[i]), Op(rawValue: c) != nil,
+            guard Op(rawValue: opList[i]) != nil,
                   let x = slot(aList[i], limit: limit), let y = slot(bList[i], limit: limit) else { return nil }
-            packed.append(UInt32(c) << 24 | UInt32(x) << 12 | UInt32(y))
+            packed.append(UInt32(opList[i]) << 24 | UInt32(x) << 12 | UInt32(y))
         }
         var outs: [UInt16] = []
         for v in os { guard let s = slot(v, limit: base + inputs + packed.count) else { return nil }; outs.append(UInt16(s)) }

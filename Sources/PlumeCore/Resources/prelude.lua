@@ -64,22 +64,23 @@ local function parse_number(s)
   return v + 0.0
 end
 
--- Numbers a row replay tracks (see "Replay" below) are tables standing for numbers; everything that
--- asks "is this a number" goes through these so that a tracked number answers like the number it is.
-local TRACK = {}         -- the metatable of tracked numbers
+-- Numbers a row replay tracks (see "Replay" below) are the host recorder's marks standing for numbers;
+-- everything that asks "is this a number" goes through these so that a tracked number answers like the
+-- number it is.
+local RC = H.recorder    -- the operation recorder (CLuaShim.h)
+local rc_is = RC.is
 local raw_type = type
-local function is_tracked(v) return raw_type(v) == "table" and getmetatable(v) == TRACK end
+local function is_tracked(v) return raw_type(v) == "userdata" and rc_is(v) end
 local function vtype(v)
   local t = raw_type(v)
-  if t == "table" and getmetatable(v) == TRACK then return "number" end
+  if t == "userdata" and rc_is(v) then return "number" end
   return t
 end
-local guard_finite   -- set in "Replay"
 
 local function is_number(v) return vtype(v) == "number" end
-local rec = nil          -- the tape being recorded (see "Replay")
+local rec = false        -- a row is being recorded (see "Replay")
 local function is_finite(v)
-  if rec ~= nil and is_tracked(v) then return guard_finite(v) end
+  if rec and is_tracked(v) then return RC.finite(v) end
   return type(v) == "number" and v == v and v ~= huge and v ~= -huge
 end
 
@@ -125,117 +126,11 @@ end
 -- else done with a tracked number (tostring, a math function, a table key...) breaks the recording and
 -- the key is always evaluated by the script.
 
-local OP = { add = 1, sub = 2, mul = 3, div = 4, unm = 5, lt_t = 6, lt_f = 7, le_t = 8, le_f = 9,
-             eq_t = 10, eq_f = 11, finite_t = 12, finite_f = 13, int_t = 14, int_f = 15 }
-local UNTRACKABLE = setmetatable({}, { __tostring = function() return "a tracked number was used outside arithmetic" end })
-
-local function untrackable()
-  if rec then rec.broken = true end
-  error(UNTRACKABLE, 0)
-end
-
--- [1] the value, [2] the node index
-local function track(value, index) return setmetatable({ value, index }, TRACK) end
-
--- Operand code of a plain number: a new constant (< 0). Integers beyond 2^53 (not exact as doubles)
--- and NaN end the recording.
-local function constant(r, x)
-  if raw_type(x) ~= "number" then untrackable() end
-  local f = x + 0.0
-  if f ~= x then untrackable() end
-  local n = r.nk + 1
-  r.nk = n
-  r.k[n] = f
-  return -n
-end
-
--- One tape entry (op, a, b) for the operations not generated below; returns its node index.
-local function emit(r, op, a, b)
-  local n = r.n + 1
-  r.n = n
-  r.op[n], r.a[n], r.b[n] = op, a, b
-  return r.inputs + n
-end
-
--- The arithmetic and ordering metamethods, written out from templates sharing one operand part:
--- recording costs about three plain evaluations of a row, and these run for every operation on a
--- tracked number.
-local STATE = {}        -- STATE.rec mirrors `rec` for the generated functions
--- One operand `_X`: its node code `_C` and value `_V` (a plain number becomes a new constant).
-local OPERAND = [[
-  if getmetatable(_X) == TRACK then _C, _V = _X[2], _X[1] else
-    if raw_type(_X) ~= "number" then untrackable() end
-    local f = _X + 0.0
-    if f ~= _X then untrackable() end
-    local k = r.nk + 1; r.nk = k; r.k[k] = f
-    _C, _V = -k, _X
-  end
-]]
-local OPERANDS = [[
-local TRACK, S, untrackable, raw_type, getmetatable, setmetatable = ...
-return function(x, y)
-  local r = S.rec
-  if r == nil then untrackable() end
-  local a, av, b, bv
-]] .. OPERAND:gsub("_X", "x"):gsub("_C", "a"):gsub("_V", "av")
-   .. OPERAND:gsub("_X", "y"):gsub("_C", "b"):gsub("_V", "bv") .. [[
-  local n = r.n + 1
-  r.n = n
-]]
-local ARITH = OPERANDS .. [[
-  r.op[n], r.a[n], r.b[n] = OPCODE, a, b
-  return setmetatable({ av OPERATOR bv, r.inputs + n }, TRACK)
-end
-]]
-local COMPARE = OPERANDS .. [[
-  local v = av OPERATOR bv
-  r.op[n], r.a[n], r.b[n] = v and OPCODE or NOTCODE, a, b
-  return v
-end
-]]
-local function generate(template, opcode, operator, notcode)
-  local src = template:gsub("OPCODE", tostring(opcode)):gsub("NOTCODE", tostring(notcode)):gsub("OPERATOR", operator)
-  return assert(load(src, "=plume/prelude.lua (replay)", "t"))(TRACK, STATE, untrackable, raw_type, getmetatable, setmetatable)
-end
-TRACK.__add = generate(ARITH, OP.add, "+")
-TRACK.__sub = generate(ARITH, OP.sub, "-")
-TRACK.__mul = generate(ARITH, OP.mul, "*")
-TRACK.__div = generate(ARITH, OP.div, "/")
-TRACK.__lt = generate(COMPARE, OP.lt_t, "<", OP.lt_f)
-TRACK.__le = generate(COMPARE, OP.le_t, "<=", OP.le_f)
-
-TRACK.__unm = function(x)
-  local r = rec
-  if r == nil then untrackable() end
-  return setmetatable({ -x[1], emit(r, OP.unm, x[2], 0) }, TRACK)
-end
--- Called only when both sides are tables; a number compared with `==` never reaches here (Docs/DSL.md).
-TRACK.__eq = function(x, y)
-  if not (is_tracked(x) and is_tracked(y)) or rec == nil then return false end
-  local v = x[1] == y[1]
-  emit(rec, v and OP.eq_t or OP.eq_f, x[2], y[2])
-  return v
-end
-for _, m in ipairs({ "__mod", "__idiv", "__pow", "__band", "__bor", "__bxor", "__shl", "__shr", "__bnot",
-                     "__concat", "__len", "__index", "__newindex", "__call", "__close", "__tostring" }) do
-  TRACK[m] = untrackable
-end
-TRACK.__pairs = untrackable
-TRACK.__name = "number"
-
-guard_finite = function(x)
-  local v = x[1]
-  local r = v == v and v ~= huge and v ~= -huge
-  emit(rec, r and OP.finite_t or OP.finite_f, x[2], 0)
-  return r
-end
-
-local function guard_integer(x)
-  local v = x[1]
-  local r = v == math.floor(v)
-  emit(rec, r and OP.int_t or OP.int_f, x[2], 0)
-  return r
-end
+-- The recorder runs in C (CLuaShim.h, "Operation recorder"): its metamethods run for every operation
+-- on a tracked number, and written here in Lua they made a recording cost three plain evaluations.
+-- A plain number met in an operation becomes a constant of the tape; integers beyond 2^53 (not exact
+-- as doubles) and NaN end the recording, as does anything else done with a tracked number.
+local untrackable = RC.fail
 
 -- While a row is recorded, the model's `type`, `tonumber`, `math.type` and `math.tointeger` answer for a
 -- tracked number as for the number (other library functions refuse a table, which ends the
@@ -521,7 +416,7 @@ local function check_input(decl, row, log)
       if not is_finite(v) then reject(name, name .. " must be finite") end
       if t == "integer" then
         local whole
-        if is_tracked(v) then whole = guard_integer(v) else whole = v == math.floor(v) end
+        if is_tracked(v) then whole = RC.integer(v) else whole = v == math.floor(v) end
         if not whole then reject(name, name .. " must be an integer") end
       end
       if decl.min and v < decl.min then reject(name, name .. " must be >= " .. tostring(decl.min)) end
@@ -576,12 +471,12 @@ local function new_env(def, model_id)
   -- an error a script catches while a row is recorded may have come from a tracked number
   env.pcall = function(...)
     local r = table.pack(pcall(...))
-    if not r[1] and rec then rec.broken = true end
+    if not r[1] and rec then RC.spoil() end
     return table.unpack(r, 1, r.n)
   end
   env.xpcall = function(f, h, ...)
     local r = table.pack(xpcall(f, h, ...))
-    if not r[1] and rec then rec.broken = true end
+    if not r[1] and rec then RC.spoil() end
     return table.unpack(r, 1, r.n)
   end
   env._G = env
@@ -875,7 +770,7 @@ local function group_value(row, path)
     end
   end
   if is_tracked(v) then
-    if rec then rec.broken = true end
+    if rec then RC.spoil() end
     return ""
   end
   if v == nil or type(v) == "table" then return "" end
@@ -901,54 +796,37 @@ function R.eval(inst, row)
 end
 
 -- Evaluates `row` with the numbers at `paths[i]` for i in `columns` tracked (see "Replay"). Returns
--- "tape", op, a, b, k, outputs (the operand codes of total, v1..vn) and the group texts; "broken" when
--- the script did something a tape cannot hold; "untracked" when the row did not evaluate ok (the host
--- then runs R.eval for its outcome).
--- The tape lists are reused from one recording to the next (growing them again cost about 6 % of a
--- recording); `used` and `used_k` say how far any recording filled them. The host reads each list
--- up to its first nil, so a tape handed over has nothing after its own entries.
-local TAPE = { op = {}, a = {}, b = {}, k = {}, used = 0, used_k = 0 }
-
-local function tape_lists_end(r)
-  for i = r.n + 1, TAPE.used do r.op[i], r.a[i], r.b[i] = nil, nil, nil end
-  for i = r.nk + 1, TAPE.used_k do r.k[i] = nil end
-  TAPE.used, TAPE.used_k = r.n, r.nk
-end
-
+-- "tape", outputs (the operand codes of total, v1..vn) and the group texts, the tape itself staying
+-- with the recorder for the host to read; "broken" when the script did something a tape cannot hold;
+-- "untracked" when the row did not evaluate ok (the host then runs R.eval for its outcome).
 function R.record(inst, row, paths, columns)
-  rec = { op = TAPE.op, a = TAPE.a, b = TAPE.b, k = TAPE.k, n = 0, nk = 0, inputs = #columns, broken = false }
-  STATE.rec = rec
+  RC.start(#columns)
+  rec = true
   swap_builtins(inst.def, true)
   for i, c in ipairs(columns) do
     local path, t = paths[c], row
     for j = 1, #path - 1 do t = t[path[j]] end
-    t[path[#path]] = track(t[path[#path]], i)
+    t[path[#path]] = RC.track(t[path[#path]], i)
   end
   local results = table.pack(R.eval(inst, row))
   swap_builtins(inst.def, false)
-  local r = rec
-  rec = nil
-  STATE.rec = nil
-  TAPE.used, TAPE.used_k = math.max(TAPE.used, r.n), math.max(TAPE.used_k, r.nk)
+  rec = false
+  local broken = RC.stop()
   -- a script error may be a tracked number refused by a library function: such keys run the script
-  if r.broken or results[1] == "error" then return "broken" end
+  if broken or results[1] == "error" then return "broken" end
   if results[1] ~= "ok" then return "untracked" end
   local outs, groups = {}, {}
   local nvalues = #inst.def.categories + 1
   for i = 2, results.n do
-    local v = results[i]
     if i <= nvalues + 1 then
-      if is_tracked(v) then
-        outs[#outs + 1] = v[2]
-      else
-        outs[#outs + 1] = constant(r, v)
-      end
+      local ok, code = pcall(RC.operand, results[i])
+      if not ok then return "broken" end
+      outs[#outs + 1] = code
     else
-      groups[#groups + 1] = v
+      groups[#groups + 1] = results[i]
     end
   end
-  tape_lists_end(r)
-  return "tape", r.op, r.a, r.b, r.k, outs, table.unpack(groups)
+  return "tape", outs, table.unpack(groups)
 end
 
 function R.set_tracing(on) tracing = on; if not on then trace_values, trace_order, input_log = nil, nil, nil end end
