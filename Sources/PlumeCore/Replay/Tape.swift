@@ -70,15 +70,21 @@ final class Tape: Sendable {
     /// The same results with less work: an operation or guard repeating an earlier one on the same slots
     /// is dropped (its result is the earlier one's: the operations are pure), then everything neither
     /// an output nor a guard depends on (traced-only values), and unused constants; slots are renumbered.
+    /// Every recording decodes its tape, so the work runs in one scratch block (no arrays per step).
     static func simplified(_ code: [UInt32], constants: [Double], inputs: Int, outputs: [UInt16]) -> ([UInt32], [Double], [UInt16]) {
-        let base = constants.count, first = base + inputs
-        var alias = Array(0..<(first + code.count))          // slot -> the slot holding its value
-        // operations seen so far, by their canonical word: open addressing (index + 1, 0 = empty)
-        var table = [Int32](repeating: 0, count: max(16, (code.count * 2).nextPowerOf2))
-        let mask = table.count - 1
-        var kept = [Bool](repeating: true, count: code.count)
-        var rewritten = code
-        for i in code.indices {
+        let base = constants.count, first = base + inputs, n = code.count, total = first + n
+        let tableSize = max(16, (n * 2).nextPowerOf2), mask = tableSize - 1
+        // alias (slot -> the slot holding its value), depth, new slot: `total` each; the rewritten
+        // words and the dedupe table (entry index + 1, 0 = empty)
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * total + n + tableSize)
+        defer { scratch.deallocate() }
+        let alias = scratch, depth = scratch + total, slot = scratch + 2 * total
+        let rewritten = UnsafeMutableRawPointer(scratch + 3 * total).bindMemory(to: UInt32.self, capacity: n)
+        let table = scratch + 3 * total + n
+        table.initialize(repeating: 0, count: tableSize)
+        for s in 0..<total { alias[s] = Int32(s) }
+        // depth doubles as the flags while pruning: -1 dropped (a repeat or dead), else 0 until live
+        for i in 0..<n {
             let w = code[i]
             let a = alias[Int(w >> 12 & 0xfff)], b = alias[Int(w & 0xfff)]
             let canonical = w & 0xff00_0000 | UInt32(a) << 12 | UInt32(b)
@@ -86,49 +92,67 @@ final class Tape: Sendable {
             var h = Int(truncatingIfNeeded: (UInt64(canonical) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
             while table[h] != 0 && rewritten[Int(table[h]) - 1] != canonical { h = (h + 1) & mask }
             if table[h] != 0 {
-                kept[i] = false
-                alias[first + i] = first + Int(table[h]) - 1
+                depth[first + i] = -1
+                alias[first + i] = Int32(first) + table[h] - 1
             } else {
+                depth[first + i] = 0
                 table[h] = Int32(i + 1)
             }
         }
-        var live = [Bool](repeating: false, count: first + code.count)
-        for o in outputs { live[alias[Int(o)]] = true }
-        for i in code.indices.reversed() where kept[i] {
+        // live: slot marks (1) in `slot`, reused for the renumbering below
+        slot.initialize(repeating: 0, count: total)
+        for o in outputs { slot[Int(alias[Int(o)])] = 1 }
+        for i in stride(from: n - 1, through: 0, by: -1) where depth[first + i] == 0 {
             let w = rewritten[i]
-            if isGuard(w >> 24) || live[first + i] {
-                live[first + i] = true
-                live[Int(w >> 12 & 0xfff)] = true
-                live[Int(w & 0xfff)] = true
+            if isGuard(w >> 24) || slot[first + i] == 1 {
+                slot[first + i] = 1
+                slot[Int(w >> 12 & 0xfff)] = 1
+                slot[Int(w & 0xfff)] = 1
             } else {
-                kept[i] = false
+                depth[first + i] = -1
             }
         }
-        // Order: by depth (an operation's operands are all shallower), then by kind. Operations of one
-        // depth are independent, so this order gives the bits of the recorded one; it lets `run`
-        // take each run of one kind in a tight loop, and the processor overlap the independent ones.
-        var depth = [Int](repeating: 0, count: first + code.count)
-        for i in code.indices where kept[i] {
+        // Order: by depth (an operation's operands are all shallower), then by kind, then as recorded.
+        // Operations of one depth are independent, so this order gives the bits of the recorded one; it
+        // lets `run` take each run of one kind in a tight loop, and the processor overlap the
+        // independent ones. A counting sort on depth × 16 + kind keeps recorded order within a bucket.
+        for s in 0..<first { depth[s] = 0 }
+        var deepest: Int32 = 0
+        for i in 0..<n where depth[first + i] == 0 {
             let w = rewritten[i]
-            depth[first + i] = max(depth[Int(w >> 12 & 0xfff)], depth[Int(w & 0xfff)]) + 1
+            let d = max(depth[Int(w >> 12 & 0xfff)], depth[Int(w & 0xfff)]) + 1
+            depth[first + i] = d
+            deepest = max(deepest, d)
         }
-        // sort keys: depth, kind, then recorded position
-        let order = code.indices.filter { kept[$0] }
-            .map { UInt64(depth[first + $0]) << 40 | UInt64(rewritten[$0] >> 24) << 32 | UInt64($0) }
-            .sorted()
-            .map { Int($0 & 0xffff_ffff) }
+        let buckets = (Int(deepest) + 1) * 16
+        let start = UnsafeMutablePointer<Int32>.allocate(capacity: buckets + 1)
+        defer { start.deallocate() }
+        start.initialize(repeating: 0, count: buckets + 1)
+        @inline(__always) func bucket(_ i: Int) -> Int { Int(depth[first + i]) * 16 + Int(rewritten[i] >> 24) }
+        var keptCount = 0
+        for i in 0..<n where depth[first + i] > 0 { start[bucket(i) + 1] += 1; keptCount += 1 }
+        for k in 0..<buckets { start[k + 1] += start[k] }
+        let order = UnsafeMutablePointer<Int32>.allocate(capacity: max(keptCount, 1))
+        defer { order.deallocate() }
+        for i in 0..<n where depth[first + i] > 0 {
+            let k = bucket(i)
+            order[Int(start[k])] = Int32(i)
+            start[k] += 1
+        }
         // renumber: live constants, all inputs, kept operations in that order
-        var slot = [Int](repeating: 0, count: first + code.count)
         var consts: [Double] = []
-        for k in 0..<base where live[k] { slot[k] = consts.count; consts.append(constants[k]) }
-        for j in 0..<inputs { slot[base + j] = consts.count + j }
+        for k in 0..<base where slot[k] == 1 { slot[k] = Int32(consts.count); consts.append(constants[k]) }
+        for j in 0..<inputs { slot[base + j] = Int32(consts.count + j) }
         var out: [UInt32] = []
-        for i in order {
+        out.reserveCapacity(keptCount)
+        let opBase = consts.count + inputs
+        for j in 0..<keptCount {
+            let i = Int(order[j])
             let w = rewritten[i]
-            slot[first + i] = consts.count + inputs + out.count
+            slot[first + i] = Int32(opBase + j)
             out.append(w & 0xff00_0000 | UInt32(slot[Int(w >> 12 & 0xfff)]) << 12 | UInt32(slot[Int(w & 0xfff)]))
         }
-        return (out, consts, outputs.map { UInt16(slot[alias[Int($0)]]) })
+        return (out, consts, outputs.map { UInt16(slot[Int(alias[Int($0)])]) })
     }
 
     /// Replays on `input` (one double per tracked number, in column order), using `slots` (room for
