@@ -224,7 +224,13 @@ final class BatchWorker {
     /// dynamic exclusivity checks.
     private func replay(line bytes: UnsafeRawBufferPointer, number: Int, spec: WorkerSpec, into r: inout BatchResult) -> Bool {
         guard let memo, memo.build(line: bytes, columns: columnCount, skip: idColumn, watch: impressionsColumn) == true,
-              let tape = memo.firstTape(where: { replay($0, memo) }) else { return false }
+              let found = memo.firstTape(where: { replay($0, memo) }) else { return false }
+        found._withUnsafeGuaranteedRef { written(line: bytes, number: number, tape: $0, memo: memo, spec: spec, into: &r) }
+        return true
+    }
+
+    /// Writes and tallies the row `replay(line:)` replayed into `results`.
+    private func written(line bytes: UnsafeRawBufferPointer, number: Int, tape: Tape, memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult) {
         countLookup(hit: true)
         func cell(_ i: Int) -> UnsafeRawBufferPointer {
             let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
@@ -240,7 +246,6 @@ final class BatchWorker {
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: results[0], values: values, into: &r.output)
         }
         r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: tape.groupKey, spec: spec)
-        return true
     }
 
     /// Keys that hardly repeat make recording a cost: it stops while fewer than a quarter of the last
