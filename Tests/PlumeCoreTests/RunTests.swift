@@ -144,6 +144,26 @@ final class RunTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    /// Past `syncEvery` bytes the writer syncs behind itself on another thread; what lands is still
+    /// every byte in order, and a discarded file leaves nothing behind.
+    func testLargeOutputsSyncBehindAndStayWhole() throws {
+        let path = dir.appendingPathComponent("large.bin").path
+        var expected = [UInt8]()
+        let w = try AtomicFile.Writer(path: path)
+        for i in 0..<(3 * AtomicFile.Writer.syncEvery / (1 << 20) + 1) {
+            let chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: i &* 37 &+ 1), count: 1 << 20)
+            try w.write(bytes: chunk)
+            expected += chunk
+        }
+        try w.commit()
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(expected))
+        let d = try AtomicFile.Writer(path: dir.appendingPathComponent("dropped.bin").path)
+        for _ in 0..<(2 * AtomicFile.Writer.syncEvery / (1 << 20)) { try d.write(bytes: [UInt8](repeating: 7, count: 1 << 20)) }
+        d.discard()
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("dropped") }
+        XCTAssertEqual(left, [])
+    }
+
     func testJSONLInAndOut() throws {
         let input = try write("r.jsonl", """
         {"id": "j1", "impressions": 1000, "channel": "web", "country": "US", "placement": {"ad_platforms": []}}

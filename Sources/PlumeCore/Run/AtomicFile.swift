@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Output files appear only when complete: written to a temporary file in the same folder, then
 /// renamed over the destination. A crash or kill leaves at most a `.plume-tmp-*` file, never a
@@ -17,6 +18,13 @@ public enum AtomicFile {
         private var buffer: [UInt8] = []
         private var committed = false
         private var direct = false
+        /// Bytes written since the last background sync began. The commit's fsync used to find a whole
+        /// run's output dirty (0.17 s of a 1.1 s run for 115 MB); syncing behind the writes while the
+        /// run goes on leaves it the last stretch.
+        private var unsynced = 0
+        private let syncing = Busy()
+        private let syncs = DispatchGroup()
+        static let syncEvery = 16 << 20
 
         public init(path: String) throws {
             self.path = path
@@ -73,6 +81,19 @@ public enum AtomicFile {
                 }
                 done += n
             }
+            unsynced += b.count
+            if unsynced >= Self.syncEvery && !direct { syncBehind() }
+        }
+
+        /// Starts an fdatasync on another thread unless one is still running.
+        private func syncBehind() {
+            guard syncing.flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+            unsynced = 0
+            let fd = handle.fileDescriptor
+            DispatchQueue.global(qos: .utility).async(group: syncs) { [syncing] in
+                _ = fdatasync(fd)
+                syncing.flag.store(false, ordering: .releasing)
+            }
         }
 
         /// Flushes, syncs and renames into place.
@@ -83,6 +104,7 @@ public enum AtomicFile {
                 committed = true
                 return
             }
+            syncs.wait()
             try handle.synchronize()
             try handle.close()
             if rename(temporary, path) != 0 {
@@ -93,10 +115,13 @@ public enum AtomicFile {
 
         /// Removes the temporary file (after a failure).
         public func discard() {
+            syncs.wait()                       // a background sync holds the descriptor
             try? handle.close()
             if !committed && !direct { unlink(temporary) }
         }
 
         deinit { if !committed { discard() } }
+
+        private final class Busy: Sendable { let flag = Atomic<Bool>(false) }
     }
 }
