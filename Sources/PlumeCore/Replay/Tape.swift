@@ -112,33 +112,79 @@ final class Tape: Sendable {
                 depth[first + i] = -1
             }
         }
-        // Order: by depth (an operation's operands are all shallower), then by kind, then as recorded.
-        // Operations of one depth are independent, so this order gives the bits of the recorded one; it
-        // lets `run` take each run of one kind in a tight loop, and the processor overlap the
-        // independent ones. A counting sort on depth × 16 + kind keeps recorded order within a bucket.
-        for s in 0..<first { depth[s] = 0 }
-        var deepest: Int32 = 0
+        // Order: any order in which each operation follows its operands gives the recorded bits (the
+        // operations are pure). `run` switches once per run of one kind, and a switch is an indirect
+        // branch the processor often mispredicts, so the order is built greedily for long runs: the
+        // kind with the most operations ready goes next, with every operation of that kind it makes
+        // ready in turn. Guards (nothing depends on them) wait until no arithmetic is ready.
+        let pending = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * n + 1)   // + users' starts, users
+        defer { pending.deallocate() }
+        let userStart = pending + n, users = pending + 2 * n + 1
+        pending.initialize(repeating: 0, count: 2 * n + 1)
+        var keptCount = 0
+        @inline(__always) func dependency(_ slotIndex: UInt32, of i: Int) -> Int? {
+            let j = Int(slotIndex) - first
+            return j >= 0 && j < i ? j : nil                 // an earlier operation (not a constant or input)
+        }
+        for i in 0..<n where depth[first + i] == 0 {
+            keptCount += 1
+            let w = rewritten[i]
+            if let j = dependency(w >> 12 & 0xfff, of: i) { pending[i] += 1; userStart[j + 1] += 1 }
+            if let j = dependency(w & 0xfff, of: i) { pending[i] += 1; userStart[j + 1] += 1 }
+        }
+        for j in 0..<n { userStart[j + 1] += userStart[j] }
+        @inline(__always) func addUser(_ i: Int, of j: Int?) {
+            guard let j else { return }
+            users[Int(userStart[j])] = Int32(i)
+            userStart[j] += 1                                // ends as the end of j's users: its start is j - 1's end
+        }
         for i in 0..<n where depth[first + i] == 0 {
             let w = rewritten[i]
-            let d = max(depth[Int(w >> 12 & 0xfff)], depth[Int(w & 0xfff)]) + 1
-            depth[first + i] = d
-            deepest = max(deepest, d)
+            addUser(i, of: dependency(w >> 12 & 0xfff, of: i))
+            addUser(i, of: dependency(w & 0xfff, of: i))
         }
-        let buckets = (Int(deepest) + 1) * 16
-        let start = UnsafeMutablePointer<Int32>.allocate(capacity: buckets + 1)
-        defer { start.deallocate() }
-        start.initialize(repeating: 0, count: buckets + 1)
-        @inline(__always) func bucket(_ i: Int) -> Int { Int(depth[first + i]) * 16 + Int(rewritten[i] >> 24) }
-        var keptCount = 0
-        for i in 0..<n where depth[first + i] > 0 { start[bucket(i) + 1] += 1; keptCount += 1 }
-        for k in 0..<buckets { start[k + 1] += start[k] }
+        // ready operations: one FIFO list per kind, linked through `next` (depth's slots for operations)
+        let next = depth + first
+        // (pointers, not arrays: a nested function mutating captured arrays checks exclusivity per call)
+        let lists = UnsafeMutablePointer<Int32>.allocate(capacity: 48)
+        defer { lists.deallocate() }
+        let head = lists, tail = lists + 16, ready = lists + 32
+        lists.initialize(repeating: -1, count: 32)
+        ready.initialize(repeating: 0, count: 16)
+        @inline(__always) func push(_ i: Int) {
+            let k = Int(rewritten[i] >> 24)
+            next[i] = -1
+            if tail[k] >= 0 { next[Int(tail[k])] = Int32(i) } else { head[k] = Int32(i) }
+            tail[k] = Int32(i)
+            ready[k] += 1
+        }
+        let kept = UnsafeMutablePointer<Bool>.allocate(capacity: max(n, 1))
+        defer { kept.deallocate() }
+        for i in 0..<n { kept[i] = depth[first + i] == 0 }
+        for i in 0..<n where kept[i] && pending[i] == 0 { push(i) }
         let order = UnsafeMutablePointer<Int32>.allocate(capacity: max(keptCount, 1))
         defer { order.deallocate() }
-        for i in 0..<n where depth[first + i] > 0 {
-            let k = bucket(i)
-            order[Int(start[k])] = Int32(i)
-            start[k] += 1
+        var emitted = 0
+        while true {
+            var kind = 0
+            for k in 1..<16 where ready[k] > 0 && (kind == 0 || (isGuard(UInt32(kind)) && !isGuard(UInt32(k))) ||
+                                                    (isGuard(UInt32(kind)) == isGuard(UInt32(k)) && ready[k] > ready[kind])) { kind = k }
+            if kind == 0 { break }
+            while head[kind] >= 0 {
+                let i = Int(head[kind])
+                head[kind] = next[i]
+                if head[kind] < 0 { tail[kind] = -1 }
+                ready[kind] -= 1
+                order[emitted] = Int32(i)
+                emitted += 1
+                for u in Int(i == 0 ? 0 : userStart[i - 1]) ..< Int(userStart[i]) {
+                    let user = Int(users[u])
+                    pending[user] -= 1
+                    if pending[user] == 0 { push(user) }
+                }
+            }
         }
+        precondition(emitted == keptCount, "a tape's operations form a cycle")
         // renumber: live constants, all inputs, kept operations in that order
         var consts: [Double] = []
         for k in 0..<base where slot[k] == 1 { slot[k] = Int32(consts.count); consts.append(constants[k]) }
