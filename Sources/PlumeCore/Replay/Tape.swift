@@ -5,7 +5,7 @@ import LuaHost
 /// script made on the row's numbers, in the order it made them. Replaying it on other numbers performs
 /// the same IEEE operations in the same order, so it gives the bits the script would have given, as
 /// long as every guard (a comparison) comes out as it did when recorded.
-final class Tape: Sendable {
+final class Tape: @unchecked Sendable {   // immutable after init; `block` is owned and only read
     enum Op: UInt8 {
         case add = 1, sub, mul, div, unm, ltTrue, ltFalse, leTrue, leFalse, eqTrue, eqFalse,
              finiteTrue, finiteFalse, integerTrue, integerFalse
@@ -15,19 +15,26 @@ final class Tape: Sendable {
     /// `rhs[i]` and writes slot constants + inputs + i; `runs` gives the kinds, one word per run of
     /// operations of one kind (kind << 24 | count), so `run` switches once per run, not per operation.
     /// A memo holds thousands of tapes, so their size is its memory.
-    private let runs: [UInt32]
-    private let lhs: [UInt16], rhs: [UInt16]
-    private let constants: [Double]
+    /// All of it lives in one block (constants, runs, outputs, lhs, rhs): a campaign's rows pick tapes
+    /// at random among thousands, and with an array each the replay waited on five cache misses a row.
+    private let block: UnsafeMutableRawPointer
+    private let constants: UnsafeMutablePointer<Double>
+    private let runs: UnsafeMutablePointer<UInt32>
+    private let outputs: UnsafeMutablePointer<UInt16>
+    private let lhs: UnsafeMutablePointer<UInt16>, rhs: UnsafeMutablePointer<UInt16>
+    private let constantCount: Int, runCount: Int, operationCount: Int
     let inputs: Int
     /// Slots of total, v1...vn.
-    private let outputs: [UInt16]
+    let outputCount: Int
     static let maxSlots = 1 << 12
     /// The run's group-by texts for every row of this key, joined by commas.
     let groupKey: String
 
-    var slotCount: Int { constants.count + inputs + lhs.count }
-    /// Bytes held (with the arrays' headers and allocator rounding), for the memo's budget.
-    var footprint: Int { runs.count * 4 + lhs.count * 4 + constants.count * 8 + outputs.count * 2 + groupKey.utf8.count + 200 }
+    var slotCount: Int { constantCount + inputs + operationCount }
+    /// Bytes held (with the object and allocator rounding), for the memo's budget.
+    var footprint: Int { runCount * 4 + operationCount * 4 + constantCount * 8 + outputCount * 2 + groupKey.utf8.count + 200 }
+
+    deinit { block.deallocate() }
 
     /// Decodes a recording (CLuaShim.h, "Operation recorder": operand codes are node n > 0, constant
     /// -k, 0 unused; `outputs` are the codes of total, v1...vn). Nil when malformed.
@@ -53,16 +60,28 @@ final class Tape: Sendable {
         var outs: [UInt16] = []
         for v in os { guard let s = slot(v, limit: base + inputs + packed.count) else { return nil }; outs.append(UInt16(s)) }
         guard !outs.isEmpty else { return nil }
-        let code: [UInt32]
-        (code, self.constants, outs) = Self.simplified(packed, constants: constants, inputs: inputs, outputs: outs)
+        let (code, consts, simplifiedOuts) = Self.simplified(packed, constants: constants, inputs: inputs, outputs: outs)
+        outs = simplifiedOuts
         var runs: [UInt32] = []
         for w in code {
             if let last = runs.last, last >> 24 == w >> 24 { runs[runs.count - 1] = last + 1 } else { runs.append(w & 0xff00_0000 | 1) }
         }
-        self.runs = runs
-        lhs = code.map { UInt16(truncatingIfNeeded: $0 >> 12 & 0xfff) }
-        rhs = code.map { UInt16(truncatingIfNeeded: $0 & 0xfff) }
-        self.inputs = inputs; self.outputs = outs; self.groupKey = groups.joined(separator: ",")
+        constantCount = consts.count; runCount = runs.count; operationCount = code.count; outputCount = outs.count
+        let bytes = constantCount * 8 + runCount * 4 + (outputCount + 2 * operationCount) * 2
+        block = .allocate(byteCount: max(bytes, 8), alignment: 8)
+        self.constants = block.bindMemory(to: Double.self, capacity: constantCount)
+        self.constants.initialize(from: consts, count: constantCount)
+        self.runs = (block + constantCount * 8).bindMemory(to: UInt32.self, capacity: runCount)
+        self.runs.initialize(from: runs, count: runCount)
+        outputs = (block + constantCount * 8 + runCount * 4).bindMemory(to: UInt16.self, capacity: outputCount + 2 * operationCount)
+        outputs.initialize(from: outs, count: outputCount)
+        lhs = outputs + outputCount
+        rhs = lhs + operationCount
+        for (i, w) in code.enumerated() {
+            lhs[i] = UInt16(truncatingIfNeeded: w >> 12 & 0xfff)
+            rhs[i] = UInt16(truncatingIfNeeded: w & 0xfff)
+        }
+        self.inputs = inputs; self.groupKey = groups.joined(separator: ",")
     }
 
     static func isGuard(_ op: UInt32) -> Bool { op >= UInt32(Op.ltTrue.rawValue) }
@@ -205,59 +224,47 @@ final class Tape: Sendable {
     /// `maxSlots`) as scratch; writes total then the category values into `results` (room for
     /// `outputCount`). False when a guard fails: the row must go through the script.
     func run(_ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>, results: UnsafeMutablePointer<Double>) -> Bool {
-        let base = constants.count
-        constants.withUnsafeBufferPointer { c in
-            if base > 0 { v.update(from: c.baseAddress!, count: base) }
-        }
+        let base = constantCount
+        if base > 0 { v.update(from: constants, count: base) }
         if inputs > 0 { (v + base).update(from: input, count: inputs) }
-        let first = base + inputs
-        let ok = lhs.withUnsafeBufferPointer { lp in rhs.withUnsafeBufferPointer { rp -> Bool in
-            let l = lp.baseAddress!, r = rp.baseAddress!, out = v + first
-            var i = 0
-            @inline(__always) func each(_ end: Int, _ body: (Double, Double) -> Double) {
-                while i < end { out[i] = body(v[Int(l[i])], v[Int(r[i])]); i &+= 1 }
-            }
-            @inline(__always) func holds(_ end: Int, _ test: (Double, Double) -> Bool) -> Bool {
-                while i < end { if !test(v[Int(l[i])], v[Int(r[i])]) { return false }; i &+= 1 }
-                return true
-            }
-            for run in runs {
-                let end = i &+ Int(run & 0xff_ffff)
-                switch UInt8(truncatingIfNeeded: run >> 24) {
-                case Op.add.rawValue: each(end) { $0 + $1 }
-                case Op.sub.rawValue: each(end) { $0 - $1 }
-                case Op.mul.rawValue: each(end) { $0 * $1 }
-                case Op.div.rawValue: each(end) { $0 / $1 }
-                case Op.unm.rawValue: each(end) { x, _ in -x }
-                case Op.ltTrue.rawValue: guard holds(end, { $0 < $1 }) else { return false }
-                case Op.ltFalse.rawValue: guard holds(end, { !($0 < $1) }) else { return false }
-                case Op.leTrue.rawValue: guard holds(end, { $0 <= $1 }) else { return false }
-                case Op.leFalse.rawValue: guard holds(end, { !($0 <= $1) }) else { return false }
-                case Op.eqTrue.rawValue: guard holds(end, { $0 == $1 }) else { return false }
-                case Op.eqFalse.rawValue: guard holds(end, { !($0 == $1) }) else { return false }
-                case Op.finiteTrue.rawValue: guard holds(end, { x, _ in x.isFinite }) else { return false }
-                case Op.finiteFalse.rawValue: guard holds(end, { x, _ in !x.isFinite }) else { return false }
-                case Op.integerTrue.rawValue: guard holds(end, { x, _ in x == x.rounded(.down) }) else { return false }
-                default: guard holds(end, { x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
-                }
-            }
-            return true
-        } }
-        guard ok else { return false }
-        outputs.withUnsafeBufferPointer { o in
-            for k in 0..<o.count { results[k] = v[Int(o[k])] }
+        let l = lhs, r = rhs, out = v + base + inputs
+        var i = 0
+        @inline(__always) func each(_ end: Int, _ body: (Double, Double) -> Double) {
+            while i < end { out[i] = body(v[Int(l[i])], v[Int(r[i])]); i &+= 1 }
         }
+        @inline(__always) func holds(_ end: Int, _ test: (Double, Double) -> Bool) -> Bool {
+            while i < end { if !test(v[Int(l[i])], v[Int(r[i])]) { return false }; i &+= 1 }
+            return true
+        }
+        for k in 0..<runCount {
+            let run = runs[k]
+            let end = i &+ Int(run & 0xff_ffff)
+            switch UInt8(truncatingIfNeeded: run >> 24) {
+            case Op.add.rawValue: each(end) { $0 + $1 }
+            case Op.sub.rawValue: each(end) { $0 - $1 }
+            case Op.mul.rawValue: each(end) { $0 * $1 }
+            case Op.div.rawValue: each(end) { $0 / $1 }
+            case Op.unm.rawValue: each(end) { x, _ in -x }
+            case Op.ltTrue.rawValue: guard holds(end, { $0 < $1 }) else { return false }
+            case Op.ltFalse.rawValue: guard holds(end, { !($0 < $1) }) else { return false }
+            case Op.leTrue.rawValue: guard holds(end, { $0 <= $1 }) else { return false }
+            case Op.leFalse.rawValue: guard holds(end, { !($0 <= $1) }) else { return false }
+            case Op.eqTrue.rawValue: guard holds(end, { $0 == $1 }) else { return false }
+            case Op.eqFalse.rawValue: guard holds(end, { !($0 == $1) }) else { return false }
+            case Op.finiteTrue.rawValue: guard holds(end, { x, _ in x.isFinite }) else { return false }
+            case Op.finiteFalse.rawValue: guard holds(end, { x, _ in !x.isFinite }) else { return false }
+            case Op.integerTrue.rawValue: guard holds(end, { x, _ in x == x.rounded(.down) }) else { return false }
+            default: guard holds(end, { x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
+            }
+        }
+        for k in 0..<outputCount { results[k] = v[Int(outputs[k])] }
         return true
     }
 
-    /// Total then the category values; `run` writes this many results.
-    var outputCount: Int { outputs.count }
-
-    /// `run` on an array of inputs: the results (total first), or nil when a guard fails.
     func run(_ input: [Double]) -> [Double]? {
         let slots = UnsafeMutablePointer<Double>.allocate(capacity: Self.maxSlots)
         defer { slots.deallocate() }
-        var results = [Double](repeating: 0, count: outputs.count)
+        var results = [Double](repeating: 0, count: outputCount)
         let ok = input.withUnsafeBufferPointer { i in
             results.withUnsafeMutableBufferPointer { run(i.baseAddress ?? UnsafePointer(slots), slots: slots, results: $0.baseAddress!) }
         }
