@@ -49,6 +49,8 @@ final class ShortestDecimalTests: XCTestCase {
                 check(x, &failures); check(x.nextUp, &failures); check(x.nextDown, &failures)
             }
         }
+        for t in 1...3000 { check(Double(bitPattern: UInt64(t)), &failures) }                // the least subnormals
+        for _ in 0..<20_000 { check(Double(bitPattern: rng.next() & (1 << 52 - 1)), &failures) }    // any subnormal
         for e in -1074...1023 {
             let x = pow(2.0, Double(e))
             check(x, &failures); check(x.nextUp, &failures); check(x.nextDown, &failures)
@@ -58,6 +60,27 @@ final class ShortestDecimalTests: XCTestCase {
             check(x, &failures); check(-x, &failures)
         }
         XCTAssertEqual(failures.prefix(10), [], "\(failures.count) failures")
+    }
+
+    /// Digits eight at a time (as one word) and in pairs, for every length, written exactly in place.
+    func testDigitsOfEveryLength() {
+        var rng = SplitMix64(seed: 8)
+        var values: [UInt64] = [1, 9, 10, 99, 100, 10_000_000, 99_999_999, 100_000_000, 12_345_678_901_234_567, .max]
+        for digits in 1...20 {
+            for _ in 0..<2000 {
+                let high = digits == 20 ? UInt64.max : UInt64(pow(10.0, Double(digits))) - 1
+                let low = digits == 1 ? 1 : UInt64(pow(10.0, Double(digits - 1)))
+                values.append(low + rng.next() % (high - low + 1))
+            }
+        }
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
+        defer { buffer.deallocate() }
+        for v in values {
+            buffer.initialize(repeating: 35, count: 24)
+            let n = ShortestDecimal.shared.length(v)
+            ShortestDecimal.shared.writeDigits(v, end: buffer + 2 + n)
+            XCTAssertEqual(String(decoding: UnsafeBufferPointer(start: buffer, count: n + 4), as: UTF8.self), "##\(v)##")
+        }
     }
 
     func testIntegralsAndSpecialValues() {

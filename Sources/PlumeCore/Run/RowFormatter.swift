@@ -60,8 +60,9 @@ struct RowFormatter: Sendable {
 
     static func json(_ d: Double) -> String { d.isFinite ? number(d) : "null" }
 
-    /// Longest `write(number:to:)` output ("-2.2250738585072014e-308" has 24 bytes).
-    static let maxNumberBytes = 32
+    /// Room `write(number:to:)` needs: its longest output ("-2.2250738585072014e-308", 24 bytes) and
+    /// the bytes `ShortestDecimal.writePlain` may touch past a shorter one.
+    static let maxNumberBytes = max(32, ShortestDecimal.room)
 
     /// Writes `number(d)` at `p` (room for `maxNumberBytes`), returns the byte count. Integral values
     /// and plain decimals (most results) are written directly; the rest (exponent notation, NaN)

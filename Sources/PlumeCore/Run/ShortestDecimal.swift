@@ -1,29 +1,31 @@
 /// The shortest decimal that reads back as a given double (and of those, the nearest), written as bytes
 /// without building a String: the per-row output path formats several numbers per row.
 ///
-/// The method is Ryu (Ulf Adams, "Ryū: fast float-to-string conversion", PLDI 2018): the interval of
-/// decimals that round to the double is scaled by a 128-bit power of five, and digits are removed while
-/// the interval still holds a shorter decimal. The tables are computed exactly at first use (big-integer
-/// arithmetic), not transcribed. One shared instance holds them; a caller formatting many numbers keeps
-/// a reference (`shared` is a lazy global, checked on every access). Unchecked Sendable: the tables
-/// are written once in `init` and only read after.
+/// The method is Schubfach (Raffaello Giulietti, "The Schubfach way to render doubles", 2020): the
+/// double and the ends of the interval of reals that round to it are scaled by one 126-bit power of
+/// ten, which leaves at most two candidates of the shortest length and two one digit longer to
+/// compare; no loop removes digits one at a time (Ryu, used before, took twice the instructions).
+/// The powers are computed exactly at first use (big-integer arithmetic), not transcribed. One shared
+/// instance holds them; a caller formatting many numbers keeps a reference (`shared` is a lazy global,
+/// checked on every access). Unchecked Sendable: the tables are written once in `init` and only read after.
 final class ShortestDecimal: @unchecked Sendable {
     static let shared = ShortestDecimal()
 
-    /// 5^i's top `powBits` bits, and ⌊2^(bits(5^q) - 1 + invBits) / 5^q⌋ + 1; each as low, high words.
-    private let power: UnsafeMutablePointer<UInt64>
-    private let inverse: UnsafeMutablePointer<UInt64>
+    /// For k in kMin...kMax, g = ⌊10^-k × 2^(125 - ⌊-k log2 10⌋)⌋ + 1 (2^125 < g <= 2^126), as its
+    /// upper 63 bits at 2(k - kMin) and its lower 63 bits at 2(k - kMin) + 1.
+    private let g: UnsafeMutablePointer<UInt64>
     /// "00" "01" ... "99", and 10^0 ... 10^19.
     private let pairs: UnsafeMutablePointer<UInt8>
     private let powersOfTen: UnsafeMutablePointer<UInt64>
-    static let powBits = 125, invBits = 125
+    static let kMin = -324, kMax = 292
+    /// The smallest exponent: a double is c × 2^q with q >= qMin.
+    static let qMin = -1074
 
     private init() {
-        let tables = Tables()
-        power = .allocate(capacity: 2 * tables.power.count)
-        inverse = .allocate(capacity: 2 * tables.inverse.count)
-        for (i, (lo, hi)) in tables.power.enumerated() { power[2 * i] = lo; power[2 * i + 1] = hi }
-        for (i, (lo, hi)) in tables.inverse.enumerated() { inverse[2 * i] = lo; inverse[2 * i + 1] = hi }
+        g = .allocate(capacity: 2 * (Self.kMax - Self.kMin + 1))
+        for (k, (hi, lo)) in Tables.g() {
+            g[2 * (k - Self.kMin)] = hi; g[2 * (k - Self.kMin) + 1] = lo
+        }
         pairs = .allocate(capacity: 200)
         for v in 0..<100 { pairs[2 * v] = UInt8(48 + v / 10); pairs[2 * v + 1] = UInt8(48 + v % 10) }
         powersOfTen = .allocate(capacity: 20)
@@ -32,103 +34,77 @@ final class ShortestDecimal: @unchecked Sendable {
     }
     // never deallocated: the one instance lives as long as the process
 
-    /// Digits (as an integer) and the power of ten: `value = digits × 10^exponent`, `digits` shortest.
+    /// Digits (as an integer) and the power of ten: `value = digits × 10^exponent`, `digits` shortest
+    /// and without trailing zeros. `d` finite and > 0.
     func decimal(_ d: Double) -> (digits: UInt64, exponent: Int) {
         let bits = d.bitPattern
-        let mantissa = bits & ((1 << 52) - 1)
-        let biased = Int((bits >> 52) & 0x7ff)
-        let e2: Int, m2: UInt64
-        if biased == 0 {
-            e2 = 1 - 1023 - 52 - 2
-            m2 = mantissa
+        let t = bits & ((1 << 52) - 1)
+        let bq = Int(bits >> 52 & 0x7ff)
+        var (f, e): (UInt64, Int)
+        if bq != 0 {
+            (f, e) = decimal(q: bq - 1075, c: 1 << 52 | t)
         } else {
-            e2 = biased - 1023 - 52 - 2
-            m2 = (1 << 52) | mantissa
+            (f, e) = decimal(q: Self.qMin, c: t)                    // subnormal
         }
-        let acceptBounds = m2 & 1 == 0
-        // the interval's ends, times 4: mv ± (2, 1 or 2); the lower gap halves at a power of two
-        let mv = m2 &<< 2
-        let mmShift: UInt64 = (mantissa != 0 || biased <= 1) ? 1 : 0
-        var vr: UInt64, vp: UInt64, vm: UInt64
-        var e10: Int
-        var vmIsTrailingZeros = false, vrIsTrailingZeros = false
-        if e2 >= 0 {
-            let q = Self.log10Pow2(e2) - (e2 > 3 ? 1 : 0)
-            e10 = q
-            let k = Self.invBits + Self.pow5bits(q) - 1
-            let i = -e2 + q + k
-            let mul = (inverse[2 * q], inverse[2 * q + 1])
-            vr = Self.mulShift(mv, mul, i)
-            vp = Self.mulShift(mv &+ 2, mul, i)
-            vm = Self.mulShift(mv &- 1 &- mmShift, mul, i)
-            if q <= 21 {
-                if mv % 5 == 0 {
-                    vrIsTrailingZeros = Self.multipleOfPowerOf5(mv, q)
-                } else if acceptBounds {
-                    vmIsTrailingZeros = Self.multipleOfPowerOf5(mv - 1 - mmShift, q)
-                } else if Self.multipleOfPowerOf5(mv + 2, q) {
-                    vp -= 1
-                }
-            }
-        } else {
-            let q = Self.log10Pow5(-e2) - (-e2 > 1 ? 1 : 0)
-            e10 = q + e2
-            let i = -e2 - q
-            let k = Self.pow5bits(i) - Self.powBits
-            let j = q - k
-            let mul = (power[2 * i], power[2 * i + 1])
-            vr = Self.mulShift(mv, mul, j)
-            vp = Self.mulShift(mv &+ 2, mul, j)
-            vm = Self.mulShift(mv &- 1 &- mmShift, mul, j)
-            if q <= 1 {
-                vrIsTrailingZeros = true
-                if acceptBounds {
-                    vmIsTrailingZeros = mmShift == 1
-                } else {
-                    vp -= 1
-                }
-            } else if q < 63 {
-                vrIsTrailingZeros = mv & ((1 << UInt64(q)) - 1) == 0
-            }
-        }
-        var removed = 0
-        var output: UInt64
-        if vmIsTrailingZeros || vrIsTrailingZeros {
-            var last: UInt64 = 0
-            while vp / 10 > vm / 10 {
-                vmIsTrailingZeros = vmIsTrailingZeros && vm % 10 == 0
-                vrIsTrailingZeros = vrIsTrailingZeros && last == 0
-                last = vr % 10
-                vr /= 10; vp /= 10; vm /= 10; removed += 1
-            }
-            if vmIsTrailingZeros {
-                while vm % 10 == 0 {
-                    vrIsTrailingZeros = vrIsTrailingZeros && last == 0
-                    last = vr % 10
-                    vr /= 10; vp /= 10; vm /= 10; removed += 1
-                }
-            }
-            if vrIsTrailingZeros && last == 5 && vr % 2 == 0 { last = 4 }   // exactly halfway: round to even
-            output = vr + (((vr == vm && (!acceptBounds || !vmIsTrailingZeros)) || last >= 5) ? 1 : 0)
-        } else {
-            // Without exact ties only the last digit removed decides the rounding, so digits can go
-            // eight, four, two at a time (short results lose a dozen digits here).
-            var roundUp = false
-            @inline(__always) func drop(_ step: UInt64, _ count: Int) {
-                while vp / step > vm / step {
-                    roundUp = vr % step >= step / 2
-                    vr /= step; vp /= step; vm /= step; removed &+= count
-                }
-            }
-            drop(100_000_000, 8); drop(10_000, 4); drop(100, 2); drop(10, 1)
-            output = vr &+ ((vr == vm || roundUp) ? 1 : 0)
-        }
-        return (output, e10 &+ removed)
+        if f == 0 { return (0, 0) }
+        while f % 10 == 0 { f /= 10; e &+= 1 }
+        return (f, e)
     }
+
+    /// The decimal for c × 2^q (c < 2^54).
+    @inline(__always) private func decimal(q: Int, c: UInt64) -> (UInt64, Int) {
+        let out: UInt64 = c & 1                  // an odd c excludes the interval's ends (ties go to even)
+        let cb = c << 2, cbr = cb + 2
+        let cbl: UInt64, k: Int
+        if c != 1 << 52 || q == Self.qMin {
+            cbl = cb - 2
+            k = Self.flog10pow2(q)
+        } else {
+            cbl = cb - 1                         // a power of two: the gap below is half the gap above
+            k = Self.flog10threeQuartersPow2(q)
+        }
+        let h = q + Self.flog2pow10(-k) + 2
+        let g1 = g[2 * (k - Self.kMin)], g0 = g[2 * (k - Self.kMin) + 1]
+        let vb = Self.rop(g1, g0, cb << UInt64(h))
+        let vbl = Self.rop(g1, g0, cbl << UInt64(h))
+        let vbr = Self.rop(g1, g0, cbr << UInt64(h))
+        let s = vb >> 2
+        // One digit shorter: s' = ⌊s / 10⌋ by a multiply; sp10 = 10 s', tp10 = 10 (s' + 1). The interval
+        // is under ten units wide, so at most one of them is in it. (Java's version of the method skips
+        // this below s = 100 to keep two digits; the shortest wants it for the least subnormals too.)
+        let sp10 = 10 &* s.multipliedFullWidth(by: 115_292_150_460_684_698 << 4).high
+        let tp10 = sp10 &+ 10
+        let upin = vbl &+ out <= sp10 << 2
+        let wpin = (tp10 << 2) &+ out <= vbr
+        if upin != wpin { return (upin ? sp10 : tp10, k) }
+        let tt = s &+ 1
+        let uin = vbl &+ out <= s << 2
+        let win = (tt << 2) &+ out <= vbr
+        if uin != win { return (uin ? s : tt, k) }
+        // both (never neither): the nearer, the even one on a tie
+        let cmp = Int64(bitPattern: vb &- ((s &+ tt) << 1))
+        return (cmp < 0 || (cmp == 0 && s & 1 == 0) ? s : tt, k)
+    }
+
+    /// ⌈g × cp / 2^127⌉ roughly: the high bits of the product, with the lowest bit set when anything
+    /// below them is nonzero (so comparisons see an inexact value as inexact).
+    @inline(__always) private static func rop(_ g1: UInt64, _ g0: UInt64, _ cp: UInt64) -> UInt64 {
+        let x1 = g0.multipliedFullWidth(by: cp).high
+        let y = g1.multipliedFullWidth(by: cp)
+        let z = (y.low >> 1) &+ x1
+        let vbp = y.high &+ (z >> 63)
+        return vbp | (((z & (1 << 63 - 1)) &+ (1 << 63 - 1)) >> 63)
+    }
+
+    /// ⌊q log10 2⌋, ⌊log10(3/4 × 2^q)⌋ and ⌊e log2 10⌋ for the exponents doubles need.
+    @inline(__always) static func flog10pow2(_ q: Int) -> Int { (q &* 661_971_961_083) >> 41 }
+    @inline(__always) static func flog10threeQuartersPow2(_ q: Int) -> Int { (q &* 661_971_961_083 &- 274_743_187_321) >> 41 }
+    @inline(__always) static func flog2pow10(_ e: Int) -> Int { (e &* 913_124_641_741) >> 38 }
 
     /// Writes `d` as Swift's `description` would when that is plain decimal notation with a fraction
     /// (`0.0001 <= |d| < 10^15`, not integral); returns the byte count, or nil for every other value
-    /// (the caller then formats it another way). `out` must hold 32 bytes.
+    /// (the caller then formats it another way). `out` must hold `room` bytes: past the number's end
+    /// it may write bytes that mean nothing.
     func writePlain(_ d: Double, to out: UnsafeMutablePointer<UInt8>) -> Int? {
         let a = abs(d)
         guard a >= 1e-4, a < 1e15, Double(Int64(a)) != a else { return nil }
@@ -144,12 +120,21 @@ final class ShortestDecimal: @unchecked Sendable {
             writeDigits(digits, end: out + o + n)
             return o &+ n
         }
-        // the digits one byte to the right, then the integer part back over the gap and the point
+        // The digits one byte right of their place; the integer part (at most 15 digits) moves back
+        // over the gap in one 16-byte copy, whose tail lands on the fraction, which is put back from
+        // a copy taken before.
         writeDigits(digits, end: out + o + 1 + n)
-        (out + o).update(from: out + o + 1, count: point)
+        let head = UnsafeMutableRawPointer(out + o)
+        let integer = head.loadUnaligned(fromByteOffset: 1, as: SIMD16<UInt8>.self)
+        let fraction = head.loadUnaligned(fromByteOffset: 1 &+ point, as: SIMD16<UInt8>.self)
+        head.storeBytes(of: integer, as: SIMD16<UInt8>.self)
+        head.storeBytes(of: fraction, toByteOffset: 1 &+ point, as: SIMD16<UInt8>.self)
         out[o &+ point] = 46
         return o &+ 1 &+ n
     }
+
+    /// Bytes `writePlain` may touch from `out`: a sign, 15 integer digits, the point and 16 bytes.
+    static let room = 33
 
     /// Decimal digits of `v` (v > 0).
     @inline(__always) func length(_ v: UInt64) -> Int {
@@ -157,78 +142,83 @@ final class ShortestDecimal: @unchecked Sendable {
         return guess &+ (v >= powersOfTen[guess] ? 1 : 0)
     }
 
-    /// Writes `v`'s digits so that the last one ends just before `end`: eight at a time in two
-    /// independent halves (the divisions are the cost), then pairs.
+    /// Writes `v`'s digits so that the last one ends just before `end` (and nothing else): eight at a
+    /// time as one word, then pairs.
     @inline(__always) func writeDigits(_ v: UInt64, end: UnsafeMutablePointer<UInt8>) {
         var v = v, p = end
-        let t = pairs
-        @inline(__always) func pair(_ r: UInt32, _ at: UnsafeMutablePointer<UInt8>) {
-            at[0] = t[Int(r &* 2)]; at[1] = t[Int(r &* 2 &+ 1)]
-        }
         while v >= 100_000_000 {
             let low = UInt32(truncatingIfNeeded: v % 100_000_000)
             v /= 100_000_000
             p -= 8
-            let hi = low / 10_000, lo = low % 10_000
-            pair(hi / 100, p); pair(hi % 100, p + 2); pair(lo / 100, p + 4); pair(lo % 100, p + 6)
+            UnsafeMutableRawPointer(p).storeBytes(of: Self.eightDigits(low).littleEndian, as: UInt64.self)
         }
         var w = UInt32(truncatingIfNeeded: v)
+        if w >= 10_000_000 {
+            UnsafeMutableRawPointer(p - 8).storeBytes(of: Self.eightDigits(w).littleEndian, as: UInt64.self)
+            return
+        }
+        let t = pairs
+        @inline(__always) func pair(_ r: UInt32, _ at: UnsafeMutablePointer<UInt8>) {
+            at[0] = t[Int(r &* 2)]; at[1] = t[Int(r &* 2 &+ 1)]
+        }
         while w >= 100 { p -= 2; pair(w % 100, p); w /= 100 }
         if w >= 10 { p -= 2; pair(w, p) } else { p -= 1; p[0] = UInt8(truncatingIfNeeded: 48 &+ w) }
     }
 
-    @inline(__always) static func pow5bits(_ e: Int) -> Int { ((e * 1_217_359) >> 19) + 1 }
-    @inline(__always) static func log10Pow2(_ e: Int) -> Int { (e * 78_913) >> 18 }
-    @inline(__always) static func log10Pow5(_ e: Int) -> Int { (e * 732_923) >> 20 }
-
-    static func multipleOfPowerOf5(_ v: UInt64, _ p: Int) -> Bool {
-        var v = v, count = 0
-        while v % 5 == 0 { v /= 5; count += 1 }   // v > 0 here
-        return count >= p
+    /// The eight ASCII digits of x < 10^8, the first in the lowest byte: split into two halves of four
+    /// digits, each half into pairs, each pair into digits, every step on all the lanes of one word
+    /// (a multiply and a shift divide each lane by 100 or 10 exactly in its range).
+    @inline(__always) static func eightDigits(_ x: UInt32) -> UInt64 {
+        let merged = UInt64(x / 10_000) | UInt64(x % 10_000) << 32
+        let top = ((merged &* 10486) >> 20) & (0x7F << 32 | 0x7F)
+        let bottom = merged &- 100 &* top
+        let hundreds = (bottom << 16) &+ top
+        var tens = ((hundreds &* 103) >> 10) & (0xF << 48 | 0xF << 32 | 0xF << 16 | 0xF)
+        tens &+= (hundreds &- 10 &* tens) << 8
+        return tens | 0x3030_3030_3030_3030
     }
 
-    /// (m × mul) >> j for a 128-bit `mul` (low, high) and 64 <= j < 192, the result fitting 64 bits.
-    @inline(__always) static func mulShift(_ m: UInt64, _ mul: (UInt64, UInt64), _ j: Int) -> UInt64 {
-        let low = m.multipliedFullWidth(by: mul.0)
-        let high = m.multipliedFullWidth(by: mul.1)
-        let (mid, carry) = high.low.addingReportingOverflow(low.high)
-        let top = high.high &+ (carry ? 1 : 0)
-        let s = j - 64
-        if s == 0 { return mid }
-        if s >= 64 { return top >> UInt64(s - 64) }
-        return top << UInt64(64 - s) | mid >> UInt64(s)
-    }
-
-    /// 128-bit scaled powers of five: `power[i]` is 5^i's top `powBits` bits; `inverse[q]` is
-    /// ⌊2^(bits(5^q) - 1 + invBits) / 5^q⌋ + 1.
-    private struct Tables {
-        let power: [(UInt64, UInt64)]
-        let inverse: [(UInt64, UInt64)]
-
-        init() {
-            var power: [(UInt64, UInt64)] = [], inverse: [(UInt64, UInt64)] = []
-            var p: [UInt64] = [1]                       // 5^i, little-endian limbs
-            for i in 0..<342 {
-                let bits = Self.bitLength(p)
-                precondition(bits == ShortestDecimal.pow5bits(i), "pow5bits(\(i))")
-                if i < 326 { power.append(Self.top(p, bits: bits, keep: ShortestDecimal.powBits)) }
-                inverse.append(Self.inverse(p, bits: bits))
-                p = Self.times5(p)
+    /// The table of powers, by exact big-integer arithmetic (little-endian 64-bit limbs).
+    private enum Tables {
+        /// g for every k (see `g`), as (upper 63 bits, lower 63 bits): 10^-k scaled into
+        /// [2^125, 2^126), floored, plus one. For k <= 0 from 10^-k, for k > 0 from ⌊2^m / 10^k⌋ with m
+        /// large enough for all of them (⌊⌊a / b⌋ / c⌋ = ⌊a / bc⌋), each power one step from the last.
+        static func g() -> [(Int, (UInt64, UInt64))] {
+            var out: [(Int, (UInt64, UInt64))] = []
+            var p: [UInt64] = [1]                                   // 10^-k
+            for k in stride(from: 0, through: ShortestDecimal.kMin, by: -1) {
+                if k < 0 { p = times10(p) }
+                out.append((k, split(p, scaledBy: 125 - ShortestDecimal.flog2pow10(-k))))
             }
-            self.power = power
-            self.inverse = inverse
+            let m = 125 - ShortestDecimal.flog2pow10(-ShortestDecimal.kMax) + 1
+            var q = [UInt64](repeating: 0, count: m / 64 + 1)       // ⌊2^m / 10^k⌋
+            q[m / 64] = 1 << UInt64(m % 64)
+            for k in 1...ShortestDecimal.kMax {
+                q = dividedBy10(q)
+                out.append((k, split(q, scaledBy: 125 - ShortestDecimal.flog2pow10(-k) - m)))
+            }
+            return out
         }
 
-        static func bitLength(_ a: [UInt64]) -> Int {
-            var n = a.count
-            while n > 1 && a[n - 1] == 0 { n -= 1 }
-            return (n - 1) * 64 + (64 - a[n - 1].leadingZeroBitCount)
+        /// ⌊a × 2^shift⌋ + 1 (126 bits) as (upper 63 bits, lower 63 bits).
+        static func split(_ a: [UInt64], scaledBy shift: Int) -> (UInt64, UInt64) {
+            var lo: UInt64 = 0, hi: UInt64 = 0
+            for i in 0..<126 where bit(a, i - shift) {
+                if i < 63 { lo |= 1 << UInt64(i) } else { hi |= 1 << UInt64(i - 63) }
+            }
+            precondition(hi >> 62 == 1 && (0..<(a.count * 64)).allSatisfy { $0 + shift < 126 || !bit(a, $0) },
+                         "a power of ten out of [2^125, 2^126)")
+            lo += 1
+            if lo >> 63 == 1 { lo = 0; hi += 1 }                    // never past 2^126: 10^-k is not a power of two
+            return (hi, lo)
         }
 
-        static func times5(_ a: [UInt64]) -> [UInt64] {
+        static func bit(_ a: [UInt64], _ i: Int) -> Bool { i >= 0 && i / 64 < a.count && a[i / 64] >> UInt64(i % 64) & 1 == 1 }
+
+        static func times10(_ a: [UInt64]) -> [UInt64] {
             var out: [UInt64] = [], carry: UInt64 = 0
             for limb in a {
-                let (hi, lo) = limb.multipliedFullWidth(by: 5)
+                let (hi, lo) = limb.multipliedFullWidth(by: 10)
                 let (sum, o) = lo.addingReportingOverflow(carry)
                 out.append(sum)
                 carry = hi + (o ? 1 : 0)
@@ -237,59 +227,12 @@ final class ShortestDecimal: @unchecked Sendable {
             return out
         }
 
-        static func bit(_ a: [UInt64], _ k: Int) -> UInt64 {
-            k < 0 || k / 64 >= a.count ? 0 : (a[k / 64] >> UInt64(k % 64)) & 1
-        }
-
-        /// The top `keep` bits of `a` (shifted left when `a` is shorter), as (low, high).
-        static func top(_ a: [UInt64], bits: Int, keep: Int) -> (UInt64, UInt64) {
-            var lo: UInt64 = 0, hi: UInt64 = 0
-            for k in 0..<keep {
-                let b = bit(a, bits - keep + k)
-                if k < 64 { lo |= b << UInt64(k) } else { hi |= b << UInt64(k - 64) }
+        static func dividedBy10(_ a: [UInt64]) -> [UInt64] {
+            var out = a, remainder: UInt64 = 0
+            for i in stride(from: a.count - 1, through: 0, by: -1) {
+                (out[i], remainder) = UInt64(10).dividingFullWidth((remainder, a[i]))
             }
-            return (lo, hi)
-        }
-
-        /// ⌊2^(bits - 1 + invBits) / a⌋ + 1 by binary long division. The dividend's one set bit makes
-        /// the remainder 2^(bits - 1) once the quotient can first be nonzero, at bit `invBits`.
-        static func inverse(_ a: [UInt64], bits: Int) -> (UInt64, UInt64) {
-            var r = [UInt64](repeating: 0, count: a.count + 1)
-            r[(bits - 1) / 64] = 1 << UInt64((bits - 1) % 64)
-            var lo: UInt64 = 0, hi: UInt64 = 0
-            for k in stride(from: ShortestDecimal.invBits, through: 0, by: -1) {
-                if k < ShortestDecimal.invBits { shiftLeft1(&r) }
-                if !less(r, a) {
-                    subtract(&r, a)
-                    if k < 64 { lo |= 1 << UInt64(k) } else { hi |= 1 << UInt64(k - 64) }
-                }
-            }
-            let (sum, o) = lo.addingReportingOverflow(1)
-            return (sum, hi + (o ? 1 : 0))
-        }
-
-        static func shiftLeft1(_ r: inout [UInt64]) {
-            var carry: UInt64 = 0
-            for i in r.indices { let next = r[i] >> 63; r[i] = r[i] << 1 | carry; carry = next }
-        }
-
-        static func less(_ r: [UInt64], _ a: [UInt64]) -> Bool {
-            for i in stride(from: max(r.count, a.count) - 1, through: 0, by: -1) {
-                let x = i < r.count ? r[i] : 0, y = i < a.count ? a[i] : 0
-                if x != y { return x < y }
-            }
-            return false
-        }
-
-        static func subtract(_ r: inout [UInt64], _ a: [UInt64]) {
-            var borrow: UInt64 = 0
-            for i in r.indices {
-                let y = i < a.count ? a[i] : 0
-                let (d1, o1) = r[i].subtractingReportingOverflow(y)
-                let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-                r[i] = d2
-                borrow = (o1 || o2) ? 1 : 0
-            }
+            return out
         }
     }
 }
