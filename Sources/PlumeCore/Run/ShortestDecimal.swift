@@ -17,6 +17,11 @@ final class ShortestDecimal: @unchecked Sendable {
     /// "00" "01" ... "99", and 10^0 ... 10^19.
     private let pairs: UnsafeMutablePointer<UInt8>
     private let powersOfTen: UnsafeMutablePointer<UInt64>
+    /// ⌊v / 10^f⌋ = (v × reciprocals[f]) >> (64 + shifts[f]) for every v < 2^57 and f in 1...17:
+    /// reciprocals[f] = ⌈2^(64 + s) / 10^f⌉ with s = ⌈log2 10^f⌉ - 1, whose excess over the exact
+    /// quotient is below 2^-57 of it.
+    private let reciprocals: UnsafeMutablePointer<UInt64>
+    private let shifts: UnsafeMutablePointer<Int>
     static let kMin = -324, kMax = 292
     /// The smallest exponent: a double is c × 2^q with q >= qMin.
     static let qMin = -1074
@@ -31,6 +36,16 @@ final class ShortestDecimal: @unchecked Sendable {
         powersOfTen = .allocate(capacity: 20)
         var p: UInt64 = 1
         for k in 0..<20 { powersOfTen[k] = p; p = p &* 10 }
+        reciprocals = .allocate(capacity: 18)
+        shifts = .allocate(capacity: 18)
+        reciprocals[0] = 0; shifts[0] = 0
+        for f in 1...17 {
+            let d = powersOfTen[f]
+            let s = 64 - (d - 1).leadingZeroBitCount - 1          // ⌈log2 d⌉ - 1 (d is not a power of two)
+            let (q, r) = d.dividingFullWidth((high: UInt64(1) << UInt64(s), low: 0))
+            reciprocals[f] = q + (r > 0 ? 1 : 0)
+            shifts[f] = s
+        }
     }
     // never deallocated: the one instance lives as long as the process
 
@@ -120,21 +135,33 @@ final class ShortestDecimal: @unchecked Sendable {
             writeDigits(digits, end: out + o + n)
             return o &+ n
         }
-        // The digits one byte right of their place; the integer part (at most 15 digits) moves back
-        // over the gap in one 16-byte copy, whose tail lands on the fraction, which is put back from
-        // a copy taken before.
-        writeDigits(digits, end: out + o + 1 + n)
-        let head = UnsafeMutableRawPointer(out + o)
-        let integer = head.loadUnaligned(fromByteOffset: 1, as: SIMD16<UInt8>.self)
-        let fraction = head.loadUnaligned(fromByteOffset: 1 &+ point, as: SIMD16<UInt8>.self)
-        head.storeBytes(of: integer, as: SIMD16<UInt8>.self)
-        head.storeBytes(of: fraction, toByteOffset: 1 &+ point, as: SIMD16<UInt8>.self)
+        // Integer part and fraction from one exact multiply (no division instruction), each written
+        // where it belongs: writing the digits once and moving the integer part over made the processor
+        // wait for its stores to reach a load that spanned them.
+        let f = n &- point                        // fraction digits, 1...16
+        let q = digits.multipliedFullWidth(by: reciprocals[f]).high >> UInt64(shifts[f])
+        let r = digits &- q &* powersOfTen[f]
+        writeDigits(q, end: out + o + point)
         out[o &+ point] = 46
+        let fraction = out + o + point + 1
+        if f > 8 {
+            Self.storeLast(f &- 8, of: Self.eightDigits(UInt32(truncatingIfNeeded: r / 100_000_000)), at: fraction)
+            UnsafeMutableRawPointer(fraction + f - 8).storeBytes(of: Self.eightDigits(UInt32(truncatingIfNeeded: r % 100_000_000)).littleEndian,
+                                                                 as: UInt64.self)
+        } else {
+            Self.storeLast(f, of: Self.eightDigits(UInt32(truncatingIfNeeded: r)), at: fraction)
+        }
         return o &+ 1 &+ n
     }
 
-    /// Bytes `writePlain` may touch from `out`: a sign, 15 integer digits, the point and 16 bytes.
-    static let room = 33
+    /// Stores the last `count` (1...8) of the eight digits in `word` at `p`, and 8 - count bytes that
+    /// mean nothing after them.
+    @inline(__always) private static func storeLast(_ count: Int, of word: UInt64, at p: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: (word >> UInt64(8 &* (8 &- count))).littleEndian, as: UInt64.self)
+    }
+
+    /// Bytes `writePlain` may touch from `out`: a sign, 17 digits, the point and 7 bytes past them.
+    static let room = 26
 
     /// Decimal digits of `v` (v > 0).
     @inline(__always) func length(_ v: UInt64) -> Int {
