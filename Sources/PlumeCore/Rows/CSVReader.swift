@@ -84,11 +84,22 @@ public final class CSVReader {
             // yet) takes the state machine.
             let (runEnd, runRecords, runLines) = buffer.withUnsafeBytes { b -> (Int, Int, Int) in
                 var s = start, n = 0, lines = 0
+                // no quote before `clear`: searched 64 KB at a time ahead of the lines, not once a line
+                var clear = s, quoteFound = false
                 while records + n < maxRecords {
                     let base = b.baseAddress! + s
                     guard let nl = memchr(base, 10, end - s) else { break }
                     let len = base.distance(to: UnsafeRawPointer(nl))
-                    if memchr(base, 34, len) != nil { break }
+                    while s + len > clear && !quoteFound {
+                        let window = min(1 << 16, end - clear)
+                        if let q = memchr(b.baseAddress! + clear, 34, window) {
+                            clear = b.baseAddress!.distance(to: UnsafeRawPointer(q))
+                            quoteFound = true
+                        } else {
+                            clear += window
+                        }
+                    }
+                    if s + len > clear { break }            // this line holds a quote
                     var blank = true
                     for j in 0..<len where base.load(fromByteOffset: j, as: UInt8.self) != 13 { blank = false; break }
                     if !blank { n += 1 }
