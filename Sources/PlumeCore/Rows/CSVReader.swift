@@ -37,6 +37,7 @@ public final class CSVReader {
     private var end = 0
     private var eof = false
     private var line = 1
+    private var lastSliceBytes = 0
     private let chunk = 1 << 20
     /// When set, every byte read is hashed (for the run summary's input hash).
     var hasher: SHA256.Hasher?
@@ -75,6 +76,7 @@ public final class CSVReader {
     /// the way a stream is sliced never changes a record.
     public func nextSlice(maxRecords: Int) -> CSVSlice? {
         var out: [UInt8] = []
+        out.reserveCapacity(lastSliceBytes + lastSliceBytes / 8)    // no regrowing copies: slices are alike
         var records = 0
         let firstLine = line
         while records < maxRecords {
@@ -125,6 +127,7 @@ public final class CSVReader {
             if !blank { records += 1 }
         }
         if out.isEmpty { return nil }
+        lastSliceBytes = out.count
         return CSVSlice(bytes: out, records: records, firstLine: firstLine)
     }
 

@@ -141,17 +141,24 @@ final class ShortestDecimal: @unchecked Sendable {
         let f = n &- point                        // fraction digits, 1...16
         let q = digits.multipliedFullWidth(by: reciprocals[f]).high >> UInt64(shifts[f])
         let r = digits &- q &* powersOfTen[f]
-        writeDigits(q, end: out + o + point)
+        // left to right, each part in at most two words, so that what a word writes past its part is
+        // written over next (and past the number, means nothing)
+        Self.writeFixed(q, count: point, at: out + o)
         out[o &+ point] = 46
-        let fraction = out + o + point + 1
-        if f > 8 {
-            Self.storeLast(f &- 8, of: Self.eightDigits(UInt32(truncatingIfNeeded: r / 100_000_000)), at: fraction)
-            UnsafeMutableRawPointer(fraction + f - 8).storeBytes(of: Self.eightDigits(UInt32(truncatingIfNeeded: r % 100_000_000)).littleEndian,
-                                                                 as: UInt64.self)
-        } else {
-            Self.storeLast(f, of: Self.eightDigits(UInt32(truncatingIfNeeded: r)), at: fraction)
-        }
+        Self.writeFixed(r, count: f, at: out + o + point + 1)
         return o &+ 1 &+ n
+    }
+
+    /// Writes v < 10^count as exactly `count` (1...16) digits at `p`, and up to 7 bytes that mean
+    /// nothing after them.
+    @inline(__always) private static func writeFixed(_ v: UInt64, count: Int, at p: UnsafeMutablePointer<UInt8>) {
+        if count > 8 {
+            storeLast(count &- 8, of: eightDigits(UInt32(truncatingIfNeeded: v / 100_000_000)), at: p)
+            UnsafeMutableRawPointer(p + count - 8).storeBytes(of: eightDigits(UInt32(truncatingIfNeeded: v % 100_000_000)).littleEndian,
+                                                             as: UInt64.self)
+        } else {
+            storeLast(count, of: eightDigits(UInt32(truncatingIfNeeded: v)), at: p)
+        }
     }
 
     /// Stores the last `count` (1...8) of the eight digits in `word` at `p`, and 8 - count bytes that
