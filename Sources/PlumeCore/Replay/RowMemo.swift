@@ -30,9 +30,15 @@ final class RowMemo {
     /// Columns of `inputs`, in order (0-based).
     var numberColumns: [Int32] { Array(UnsafeBufferPointer(start: numberColumnBuffer, count: inputCount)) }
 
-    @exclusivity(unchecked) private var slots: [Int32]            // index + 1 into entries; 0 = empty
-    /// `first`: the entry's first tape, unretained (the entry holds it).
-    @exclusivity(unchecked) private var entries: [(hash: UInt64, key: [UInt8], entry: Entry, first: Unmanaged<Tape>?)] = []
+    /// Open addressing over `records`: a record's offset / 8 + 1; 0 = empty.
+    @exclusivity(unchecked) private var slots: [Int32]
+    /// What a lookup reads, one record per entry in one growing block: the hash, the entry's first tape
+    /// (unretained: the entry holds it; 0 for `.script`), the entry's index, the key's length and the
+    /// key, padded to 8 bytes. With the key in an array of its own and the entry in another, a lookup
+    /// waited on three cache misses; here the record's header and key sit together.
+    @exclusivity(unchecked) private var records: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var recordBytes = 0, recordCapacity = 1 << 16
+    @exclusivity(unchecked) private var entries: [Entry] = []
     private var bytes = 0
     private(set) var full = false
     let budget: Int
@@ -42,6 +48,7 @@ final class RowMemo {
     init(budgetBytes: Int = 8 << 20) {
         budget = budgetBytes
         slots = [Int32](repeating: 0, count: 1 << 12)
+        records = .allocate(byteCount: recordCapacity, alignment: 8)
         keyCapacity = 1024
         keyBytes = .allocate(capacity: keyCapacity)
         columnsCapacity = 64
@@ -51,6 +58,7 @@ final class RowMemo {
     }
 
     deinit {
+        records.deallocate()
         keyBytes.deallocate()
         inputs.deallocate()
         numberColumnBuffer.deallocate()
@@ -222,41 +230,46 @@ final class RowMemo {
         return finite
     }
 
-    func find() -> Entry? { position(hash: hash, key: currentKey).map { entries[$0].entry } }
+    func find() -> Entry? { record(hash: hash, key: currentKey).map { entries[Self.index($0)] } }
 
     /// The current key's first tape for which `fits` holds; nil when there is none (or no entry).
     /// The per-row path: it takes no reference. Tapes are shared by the workers, and retaining one
     /// from two threads made its reference count a cache line the cores passed back and forth on
     /// every row (4 % of a run). The memo holds its tapes as long as it lives.
     @inline(__always) func firstTape(where fits: (Tape) -> Bool) -> Unmanaged<Tape>? {
-        guard let n = position(hash: hash, key: currentKey), let first = entries[n].first else { return nil }
+        guard let r = record(hash: hash, key: currentKey),
+              let bits = UnsafeRawPointer(bitPattern: r.load(fromByteOffset: 8, as: UInt.self)) else { return nil }
+        let first = Unmanaged<Tape>.fromOpaque(bits)
         if first._withUnsafeGuaranteedRef(fits) { return first }
-        guard case .tapes(let ts) = entries[n].entry, ts.count > 1 else { return nil }
+        guard case .tapes(let ts) = entries[Self.index(r)], ts.count > 1 else { return nil }
         for t in ts.dropFirst() where fits(t) { return Unmanaged.passUnretained(t) }
         return nil
     }
 
     func find(hash: UInt64, key: [UInt8]) -> Entry? {
-        key.withUnsafeBytes { k in position(hash: hash, key: k).map { entries[$0].entry } }
+        key.withUnsafeBytes { k in record(hash: hash, key: k).map { entries[Self.index($0)] } }
     }
 
     private var currentKey: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyBytes, count: keyCount) }
 
-    /// Where in `entries` the key is, by linear probing from its hash.
-    @inline(__always) private func position(hash: UInt64, key: UnsafeRawBufferPointer) -> Int? {
+    /// The key's record, by linear probing from its hash.
+    @inline(__always) private func record(hash: UInt64, key: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = slots[i]
             if s == 0 { return nil }
-            let n = Int(s) - 1
-            if entries[n].hash == hash && Self.same(entries[n].key, key) { return n }
+            let r = records + (Int(s) - 1) * 8
+            if r.load(as: UInt64.self) == hash {
+                let length = Int(r.load(fromByteOffset: 20, as: Int32.self))
+                if length == key.count && (length == 0 || memcmp(r + 24, key.baseAddress!, length) == 0) { return r }
+            }
             i = (i + 1) & mask
         }
     }
 
-    private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && a.withUnsafeBytes { a in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+    @inline(__always) private static func index(_ record: UnsafeMutableRawPointer) -> Int {
+        Int(record.load(fromByteOffset: 16, as: Int32.self))
     }
 
     /// Stores the current key's entry, unless the byte budget is spent: then the keys met first stay
@@ -271,33 +284,53 @@ final class RowMemo {
         let size = key.count + 96 + (shared ? 16 * entry.tapeCount : entry.tapeFootprint)
         if bytes + size > budget { full = true; return false }
         if (entries.count + 1) * 2 > slots.count { grow() }
-        var first: Unmanaged<Tape>? = nil
-        if case .tapes(let ts) = entry, let t = ts.first { first = .passUnretained(t) }
-        entries.append((hash, key, entry, first))
+        var first: UInt = 0
+        if case .tapes(let ts) = entry, let t = ts.first { first = UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()) }
+        let recordSize = 24 + (key.count + 7) & ~7
+        if recordBytes + recordSize > recordCapacity {
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: max(2 * recordCapacity, recordBytes + recordSize), alignment: 8)
+            grown.copyMemory(from: records, byteCount: recordBytes)
+            records.deallocate()
+            records = grown
+            recordCapacity = max(2 * recordCapacity, recordBytes + recordSize)
+        }
+        let r = records + recordBytes
+        r.storeBytes(of: hash, as: UInt64.self)
+        r.storeBytes(of: first, toByteOffset: 8, as: UInt.self)
+        r.storeBytes(of: Int32(entries.count), toByteOffset: 16, as: Int32.self)
+        r.storeBytes(of: Int32(key.count), toByteOffset: 20, as: Int32.self)
+        key.withUnsafeBytes { if $0.count > 0 { (r + 24).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        entries.append(entry)
         bytes += size
-        place(Int32(entries.count), hash: hash)
+        place(Int32(recordBytes / 8 + 1), hash: hash)
+        recordBytes += recordSize
         return true
     }
 
     /// Adds a tape (another path) to the current key's entry, within the budget.
     func add(_ tape: Tape) {
-        guard let n = position(hash: hash, key: currentKey), case .tapes(let ts) = entries[n].entry,
+        guard let r = record(hash: hash, key: currentKey), case .tapes(let ts) = entries[Self.index(r)],
               ts.count < Self.maxTapes else { return }
         if bytes + tape.footprint > budget { full = true; return }
         bytes += tape.footprint
-        entries[n].entry = .tapes(ts + [tape])
+        entries[Self.index(r)] = .tapes(ts + [tape])
     }
 
-    private func place(_ index: Int32, hash: UInt64) {
+    private func place(_ slot: Int32, hash: UInt64) {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] != 0 { i = (i + 1) & mask }
-        slots[i] = index
+        slots[i] = slot
     }
 
     private func grow() {
         slots = [Int32](repeating: 0, count: slots.count * 2)
-        for (n, e) in entries.enumerated() { place(Int32(n + 1), hash: e.hash) }
+        var offset = 0
+        while offset < recordBytes {
+            let r = records + offset
+            place(Int32(offset / 8 + 1), hash: r.load(as: UInt64.self))
+            offset += 24 + (Int(r.load(fromByteOffset: 20, as: Int32.self)) + 7) & ~7
+        }
     }
 
     /// FNV-1a over 8-byte words, then a final mix: the key is hashed once per row, so speed matters
