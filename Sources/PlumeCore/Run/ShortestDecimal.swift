@@ -240,8 +240,8 @@ final class ShortestDecimal: @unchecked Sendable {
             for i in 0..<126 where bit(a, i - shift) {
                 if i < 63 { lo |= 1 << UInt64(i) } else { hi |= 1 << UInt64(i - 63) }
             }
-            precondition(hi >> 62 == 1 && (0..<(a.count * 64)).allSatisfy { $0 + shift < 126 || !bit(a, $0) },
-                         "a power of ten out of [2^125, 2^126)")
+            let top = a.lastIndex { $0 != 0 }.map { $0 * 64 + 64 - a[$0].leadingZeroBitCount } ?? 0    // bit length
+            precondition(hi >> 62 == 1 && top + shift == 126, "a power of ten out of [2^125, 2^126)")
             lo += 1
             if lo >> 63 == 1 { lo = 0; hi += 1 }                    // never past 2^126: 10^-k is not a power of two
             return (hi, lo)
