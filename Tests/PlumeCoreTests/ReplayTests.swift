@@ -87,16 +87,20 @@ final class ReplayTests: TemporaryDirectoryTestCase {
         XCTAssertTrue((78...79).contains(replayed), "\(replayed)")
     }
 
+    /// `sneaky` compares a number with `==`, `keyed` looks one up as a table key: neither is visible to
+    /// the recorder, and the run's spot check reports the row where the tape goes wrong.
     func testSpotCheckCatchesAModelThatBreaksTheContract() throws {
         var csv = "id,impressions\n"
         for i in 1...BatchWorker.verifyEvery { csv += "\(i),\(i)\n" }
         let input = try write("sneaky.csv", csv)
-        let (plain, _, _, _) = try run(input, model: "sneaky", repo: fixtures, replay: false)
-        XCTAssertTrue(plain.hasSuffix("\n\(BatchWorker.verifyEvery),1,1\n"), String(plain.suffix(40)))
-        let (_, rejects, counts, _) = try run(input, model: "sneaky", repo: fixtures, replay: true)
-        XCTAssertEqual(counts.modelErrors, 1)
-        XCTAssertTrue(rejects.contains("replay check: total replayed 512 but the script gives 1"), rejects)
-        XCTAssertTrue(rejects.contains("--no-replay"), rejects)
+        for model in ["sneaky", "keyed"] {
+            let (plain, _, _, _) = try run(input, model: model, repo: fixtures, replay: false)
+            XCTAssertTrue(plain.hasSuffix("\n\(BatchWorker.verifyEvery),1,1\n"), "\(model): \(plain.suffix(40))")
+            let (_, rejects, counts, _) = try run(input, model: model, repo: fixtures, replay: true)
+            XCTAssertEqual(counts.modelErrors, 1, model)
+            XCTAssertTrue(rejects.contains("replay check: total replayed 512 but the script gives 1"), "\(model): \(rejects)")
+            XCTAssertTrue(rejects.contains("--no-replay"), rejects)
+        }
     }
 
     func testACopyOfTypeIsALoadError() throws {
@@ -148,11 +152,13 @@ final class ReplayTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(runner.replayStats.cases, 250, "replay models' vector cases went missing")
         XCTAssertGreaterThan(runner.replayStats.replays, 1500)
 
-        let sneaky = VectorRunner(engine: try Engine(repository: fixtures, grid: GridLookup()))
-        let r = sneaky.run(try VectorSuite(url: CoreFixture.url("replay/Models/sneaky/vectors/sneaky.yaml")))
-        XCTAssertEqual(r.failed, 1)
-        let message = r.cases.first { $0.status == .failed }?.failures.joined() ?? ""
-        XCTAssertTrue(message.contains("with the numbers [4096] the tape gives total = 512 but the script gives 1"), message)
-        XCTAssertEqual(r.passed, 1, "a case away from the hidden value replays correctly")
+        for model in ["sneaky", "keyed"] {
+            let broken = VectorRunner(engine: try Engine(repository: fixtures, grid: GridLookup()))
+            let r = broken.run(try VectorSuite(url: CoreFixture.url("replay/Models/\(model)/vectors/\(model).yaml")))
+            XCTAssertEqual(r.failed, 1, model)
+            let message = r.cases.first { $0.status == .failed }?.failures.joined() ?? ""
+            XCTAssertTrue(message.contains("with the numbers [4096] the tape gives total = 512 but the script gives 1"), "\(model): \(message)")
+            XCTAssertEqual(r.passed, 1, "\(model): a case away from the hidden value replays correctly")
+        }
     }
 }
