@@ -33,9 +33,10 @@ final class RowMemo {
     /// Open addressing over `records`: a record's offset / 8 + 1; 0 = empty.
     @exclusivity(unchecked) private var slots: [Int32]
     /// What a lookup reads, one record per entry in one growing block: the hash, the entry's first tape
-    /// (unretained: the entry holds it; 0 for `.script`), the entry's index, the key's length and the
-    /// key, padded to 8 bytes. With the key in an array of its own and the entry in another, a lookup
-    /// waited on three cache misses; here the record's header and key sit together.
+    /// (unretained: the entry holds it; 0 for `.script`), the entry's index, the key's length, the first
+    /// tape's block (so a replay reads the record and the block, not the tape object too) and the key,
+    /// padded to 8 bytes. With the key in an array of its own and the entry in another, a lookup waited
+    /// on three cache misses; here the record's header and key sit together.
     @exclusivity(unchecked) private var records: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var recordBytes = 0, recordCapacity = 1 << 16
     @exclusivity(unchecked) private var entries: [Entry] = []
@@ -236,13 +237,13 @@ final class RowMemo {
     /// The per-row path: it takes no reference. Tapes are shared by the workers, and retaining one
     /// from two threads made its reference count a cache line the cores passed back and forth on
     /// every row (4 % of a run). The memo holds its tapes as long as it lives.
-    @inline(__always) func firstTape(where fits: (Tape) -> Bool) -> Unmanaged<Tape>? {
+    @inline(__always) func firstTape(where fits: (Tape.Block) -> Bool) -> (tape: Unmanaged<Tape>, block: Tape.Block)? {
         guard let r = record(hash: hash, key: currentKey),
-              let bits = UnsafeRawPointer(bitPattern: r.load(fromByteOffset: 8, as: UInt.self)) else { return nil }
-        let first = Unmanaged<Tape>.fromOpaque(bits)
-        if first._withUnsafeGuaranteedRef(fits) { return first }
+              let bits = UnsafeRawPointer(bitPattern: r.load(fromByteOffset: 8, as: UInt.self)),
+              let block = UnsafeMutableRawPointer(bitPattern: r.load(fromByteOffset: 24, as: UInt.self)) else { return nil }
+        if fits(Tape.Block(base: block)) { return (Unmanaged<Tape>.fromOpaque(bits), Tape.Block(base: block)) }
         guard case .tapes(let ts) = entries[Self.index(r)], ts.count > 1 else { return nil }
-        for t in ts.dropFirst() where fits(t) { return Unmanaged.passUnretained(t) }
+        for t in ts.dropFirst() where fits(t.block) { return (Unmanaged.passUnretained(t), t.block) }
         return nil
     }
 
@@ -262,7 +263,7 @@ final class RowMemo {
             let r = records + (Int(s) - 1) * 8
             if r.load(as: UInt64.self) == hash {
                 let length = Int(r.load(fromByteOffset: 20, as: Int32.self))
-                if length == key.count && (length == 0 || memcmp(r + 24, key.baseAddress!, length) == 0) { return r }
+                if length == key.count && (length == 0 || memcmp(r + 32, key.baseAddress!, length) == 0) { return r }
             }
             i = (i + 1) & mask
         }
@@ -284,9 +285,12 @@ final class RowMemo {
         let size = key.count + 96 + (shared ? 16 * entry.tapeCount : entry.tapeFootprint)
         if bytes + size > budget { full = true; return false }
         if (entries.count + 1) * 2 > slots.count { grow() }
-        var first: UInt = 0
-        if case .tapes(let ts) = entry, let t = ts.first { first = UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()) }
-        let recordSize = 24 + (key.count + 7) & ~7
+        var first: UInt = 0, block: UInt = 0
+        if case .tapes(let ts) = entry, let t = ts.first {
+            first = UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque())
+            block = UInt(bitPattern: t.block.base)
+        }
+        let recordSize = 32 + (key.count + 7) & ~7
         if recordBytes + recordSize > recordCapacity {
             let grown = UnsafeMutableRawPointer.allocate(byteCount: max(2 * recordCapacity, recordBytes + recordSize), alignment: 8)
             grown.copyMemory(from: records, byteCount: recordBytes)
@@ -299,7 +303,8 @@ final class RowMemo {
         r.storeBytes(of: first, toByteOffset: 8, as: UInt.self)
         r.storeBytes(of: Int32(entries.count), toByteOffset: 16, as: Int32.self)
         r.storeBytes(of: Int32(key.count), toByteOffset: 20, as: Int32.self)
-        key.withUnsafeBytes { if $0.count > 0 { (r + 24).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        r.storeBytes(of: block, toByteOffset: 24, as: UInt.self)
+        key.withUnsafeBytes { if $0.count > 0 { (r + 32).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
         entries.append(entry)
         bytes += size
         place(Int32(recordBytes / 8 + 1), hash: hash)
@@ -329,7 +334,7 @@ final class RowMemo {
         while offset < recordBytes {
             let r = records + offset
             place(Int32(offset / 8 + 1), hash: r.load(as: UInt64.self))
-            offset += 24 + (Int(r.load(fromByteOffset: 20, as: Int32.self)) + 7) & ~7
+            offset += 32 + (Int(r.load(fromByteOffset: 20, as: Int32.self)) + 7) & ~7
         }
     }
 

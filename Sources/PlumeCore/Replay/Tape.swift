@@ -15,26 +15,46 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
     /// `rhs[i]` and writes slot constants + inputs + i; `runs` gives the kinds, one word per run of
     /// operations of one kind (kind << 24 | count), so `run` switches once per run, not per operation.
     /// A memo holds thousands of tapes, so their size is its memory.
-    /// All of it lives in one block (constants, runs, outputs, lhs, rhs): a campaign's rows pick tapes
-    /// at random among thousands, and with an array each the replay waited on five cache misses a row.
-    private let block: UnsafeMutableRawPointer
-    private let constants: UnsafeMutablePointer<Double>
-    private let runs: UnsafeMutablePointer<UInt32>
-    private let outputs: UnsafeMutablePointer<UInt16>
-    private let lhs: UnsafeMutablePointer<UInt16>, rhs: UnsafeMutablePointer<UInt16>
-    private let constantCount: Int, runCount: Int, operationCount: Int
+    /// All of it lives in one block with its counts in front (`Block`): a campaign's rows pick tapes at
+    /// random among thousands, and with an array each the replay waited on a cache miss per array; a
+    /// memo keeps the block's address beside the key, so a replayed row need not touch this object.
+    let block: Block
     let inputs: Int
-    /// Slots of total, v1...vn.
-    let outputCount: Int
     static let maxSlots = 1 << 12
     /// The run's group-by texts for every row of this key, joined by commas.
     let groupKey: String
 
-    var slotCount: Int { constantCount + inputs + operationCount }
+    /// Slots of total, v1...vn.
+    var outputCount: Int { block.outputCount }
+    var slotCount: Int { block.constantCount + inputs + block.operationCount }
     /// Bytes held (with the object and allocator rounding), for the memo's budget.
-    var footprint: Int { runCount * 4 + operationCount * 4 + constantCount * 8 + outputCount * 2 + groupKey.utf8.count + 200 }
+    var footprint: Int { block.bytes + groupKey.utf8.count + 200 }
 
-    deinit { block.deallocate() }
+    /// A tape's arithmetic: 32 bytes of counts (constants, inputs, runs, operations, outputs), then the
+    /// constants, runs, outputs, lhs and rhs. Read only.
+    struct Block: @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+
+        var constantCount: Int { Int(base.load(as: Int32.self)) }
+        var inputs: Int { Int(base.load(fromByteOffset: 4, as: Int32.self)) }
+        var runCount: Int { Int(base.load(fromByteOffset: 8, as: Int32.self)) }
+        var operationCount: Int { Int(base.load(fromByteOffset: 12, as: Int32.self)) }
+        var outputCount: Int { Int(base.load(fromByteOffset: 16, as: Int32.self)) }
+        var bytes: Int { Self.bytes(constants: constantCount, runs: runCount, operations: operationCount, outputs: outputCount) }
+        var constants: UnsafeMutablePointer<Double> { (base + 32).assumingMemoryBound(to: Double.self) }
+        var runs: UnsafeMutablePointer<UInt32> { (base + 32 + constantCount * 8).assumingMemoryBound(to: UInt32.self) }
+        var outputs: UnsafeMutablePointer<UInt16> {
+            (base + 32 + constantCount * 8 + runCount * 4).assumingMemoryBound(to: UInt16.self)
+        }
+        var lhs: UnsafeMutablePointer<UInt16> { outputs + outputCount }
+        var rhs: UnsafeMutablePointer<UInt16> { outputs + outputCount + operationCount }
+
+        static func bytes(constants: Int, runs: Int, operations: Int, outputs: Int) -> Int {
+            32 + constants * 8 + runs * 4 + (outputs + 2 * operations) * 2
+        }
+    }
+
+    deinit { block.base.deallocate() }
 
     /// Decodes a recording (CLuaShim.h, "Operation recorder": operand codes are node n > 0, constant
     /// -k, 0 unused; `outputs` are the codes of total, v1...vn). Nil when malformed.
@@ -66,20 +86,19 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
         for w in code {
             if let last = runs.last, last >> 24 == w >> 24 { runs[runs.count - 1] = last + 1 } else { runs.append(w & 0xff00_0000 | 1) }
         }
-        constantCount = consts.count; runCount = runs.count; operationCount = code.count; outputCount = outs.count
-        let bytes = constantCount * 8 + runCount * 4 + (outputCount + 2 * operationCount) * 2
-        block = .allocate(byteCount: max(bytes, 8), alignment: 8)
-        self.constants = block.bindMemory(to: Double.self, capacity: constantCount)
-        self.constants.initialize(from: consts, count: constantCount)
-        self.runs = (block + constantCount * 8).bindMemory(to: UInt32.self, capacity: runCount)
-        self.runs.initialize(from: runs, count: runCount)
-        outputs = (block + constantCount * 8 + runCount * 4).bindMemory(to: UInt16.self, capacity: outputCount + 2 * operationCount)
-        outputs.initialize(from: outs, count: outputCount)
-        lhs = outputs + outputCount
-        rhs = lhs + operationCount
-        for (i, w) in code.enumerated() {
-            lhs[i] = UInt16(truncatingIfNeeded: w >> 12 & 0xfff)
-            rhs[i] = UInt16(truncatingIfNeeded: w & 0xfff)
+        let nk = consts.count, nr = runs.count, no = outs.count, nc = code.count
+        let start = UnsafeMutableRawPointer.allocate(byteCount: Block.bytes(constants: nk, runs: nr, operations: nc, outputs: no),
+                                                     alignment: 8)
+        let counts: [Int] = [nk, inputs, nr, nc, no, 0, 0, 0]
+        for i in 0..<8 { start.storeBytes(of: Int32(counts[i]), toByteOffset: 4 * i, as: Int32.self) }
+        block = Block(base: start)
+        (start + 32).bindMemory(to: Double.self, capacity: nk).initialize(from: consts, count: nk)
+        (start + 32 + nk * 8).bindMemory(to: UInt32.self, capacity: nr).initialize(from: runs, count: nr)
+        (start + 32 + nk * 8 + nr * 4).bindMemory(to: UInt16.self, capacity: no + 2 * nc).initialize(from: outs, count: no)
+        let l = block.lhs, r = block.rhs
+        for i in 0..<nc {
+            l[i] = UInt16(truncatingIfNeeded: code[i] >> 12 & 0xfff)
+            r[i] = UInt16(truncatingIfNeeded: code[i] & 0xfff)
         }
         self.inputs = inputs; self.groupKey = groups.joined(separator: ",")
     }
@@ -224,10 +243,15 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
     /// `maxSlots`) as scratch; writes total then the category values into `results` (room for
     /// `outputCount`). False when a guard fails: the row must go through the script.
     func run(_ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>, results: UnsafeMutablePointer<Double>) -> Bool {
-        let base = constantCount
-        if base > 0 { v.update(from: constants, count: base) }
+        Self.run(block, input, slots: v, results: results)
+    }
+
+    static func run(_ block: Block, _ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>,
+                    results: UnsafeMutablePointer<Double>) -> Bool {
+        let base = block.constantCount, inputs = block.inputs, runCount = block.runCount
+        if base > 0 { v.update(from: block.constants, count: base) }
         if inputs > 0 { (v + base).update(from: input, count: inputs) }
-        let l = lhs, r = rhs, out = v + base + inputs
+        let runs = block.runs, l = block.lhs, r = block.rhs, out = v + base + inputs
         var i = 0
         @inline(__always) func each(_ end: Int, _ body: (Double, Double) -> Double) {
             while i < end { out[i] = body(v[Int(l[i])], v[Int(r[i])]); i &+= 1 }
@@ -257,7 +281,8 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
             default: guard holds(end, { x, _ in x != x.rounded(.down) }) else { return false }   // integerFalse (checked at decode)
             }
         }
-        for k in 0..<outputCount { results[k] = v[Int(outputs[k])] }
+        let outputs = block.outputs
+        for k in 0..<block.outputCount { results[k] = v[Int(outputs[k])] }
         return true
     }
 

@@ -225,12 +225,13 @@ final class BatchWorker {
     private func replay(line bytes: UnsafeRawBufferPointer, number: Int, spec: WorkerSpec, into r: inout BatchResult) -> Bool {
         guard let memo, memo.build(line: bytes, columns: columnCount, skip: idColumn, watch: impressionsColumn) == true,
               let found = memo.firstTape(where: { replay($0, memo) }) else { return false }
-        found._withUnsafeGuaranteedRef { written(line: bytes, number: number, tape: $0, memo: memo, spec: spec, into: &r) }
+        written(line: bytes, number: number, found: found, memo: memo, spec: spec, into: &r)
         return true
     }
 
     /// Writes and tallies the row `replay(line:)` replayed into `results`.
-    private func written(line bytes: UnsafeRawBufferPointer, number: Int, tape: Tape, memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult) {
+    private func written(line bytes: UnsafeRawBufferPointer, number: Int, found: (tape: Unmanaged<Tape>, block: Tape.Block),
+                         memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult) {
         countLookup(hit: true)
         func cell(_ i: Int) -> UnsafeRawBufferPointer {
             let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
@@ -238,14 +239,20 @@ final class BatchWorker {
         }
         r.read += 1
         r.replayed += 1
-        let values = UnsafeBufferPointer(start: results + 1, count: tape.outputCount - 1)
+        let values = UnsafeBufferPointer(start: results + 1, count: found.block.outputCount - 1)
         if spec.formatter.format == .csv, let idBytes = Self.plainID(idColumn.map(cell), number: number, scratch: idScratch) {
             spec.formatter.csvRow(id: idBytes, total: results[0], values: values, into: &r.output)
         } else {
             let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: results[0], values: values, into: &r.output)
         }
-        r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: tape.groupKey, spec: spec)
+        if spec.groupBy.isEmpty {
+            r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: "", spec: spec)
+        } else {
+            found.tape._withUnsafeGuaranteedRef {
+                r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: $0.groupKey, spec: spec)
+            }
+        }
     }
 
     /// Keys that hardly repeat make recording a cost: it stops while fewer than a quarter of the last
@@ -261,8 +268,10 @@ final class BatchWorker {
     }
 
     /// Runs `tape` on the row's numbers into `results`; false when a guard fails.
-    private func replay(_ tape: Tape, _ memo: RowMemo) -> Bool {
-        tape.run(memo.inputs, slots: slots, results: results)
+    private func replay(_ tape: Tape, _ memo: RowMemo) -> Bool { replay(tape.block, memo) }
+
+    private func replay(_ block: Tape.Block, _ memo: RowMemo) -> Bool {
+        Tape.run(block, memo.inputs, slots: slots, results: results)
     }
 
     /// The outcome `replay` left in `results`.
