@@ -112,16 +112,16 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
     static func simplified(_ code: [UInt32], constants: [Double], inputs: Int, outputs: [UInt16]) -> ([UInt32], [Double], [UInt16]) {
         let base = constants.count, first = base + inputs, n = code.count, total = first + n
         let tableSize = max(16, (n * 2).nextPowerOf2), mask = tableSize - 1
-        // alias (slot -> the slot holding its value), depth, new slot: `total` each; the rewritten
+        // alias (slot -> the slot holding its value), state, new slot: `total` each; the rewritten
         // words and the dedupe table (entry index + 1, 0 = empty)
         let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * total + n + tableSize)
         defer { scratch.deallocate() }
-        let alias = scratch, depth = scratch + total, slot = scratch + 2 * total
+        let alias = scratch, state = scratch + total, slot = scratch + 2 * total
         let rewritten = UnsafeMutableRawPointer(scratch + 3 * total).bindMemory(to: UInt32.self, capacity: n)
         let table = scratch + 3 * total + n
         table.initialize(repeating: 0, count: tableSize)
         for s in 0..<total { alias[s] = Int32(s) }
-        // depth doubles as the flags while pruning: -1 dropped (a repeat or dead), else 0 until live
+        // an operation's state: -1 dropped (a repeat, or dead), 0 kept; later its link in the ready lists
         for i in 0..<n {
             let w = code[i]
             let a = alias[Int(w >> 12 & 0xfff)], b = alias[Int(w & 0xfff)]
@@ -130,24 +130,24 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
             var h = Int(truncatingIfNeeded: (UInt64(canonical) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
             while table[h] != 0 && rewritten[Int(table[h]) - 1] != canonical { h = (h + 1) & mask }
             if table[h] != 0 {
-                depth[first + i] = -1
+                state[first + i] = -1
                 alias[first + i] = Int32(first) + table[h] - 1
             } else {
-                depth[first + i] = 0
+                state[first + i] = 0
                 table[h] = Int32(i + 1)
             }
         }
         // live: slot marks (1) in `slot`, reused for the renumbering below
         slot.initialize(repeating: 0, count: total)
         for o in outputs { slot[Int(alias[Int(o)])] = 1 }
-        for i in stride(from: n - 1, through: 0, by: -1) where depth[first + i] == 0 {
+        for i in stride(from: n - 1, through: 0, by: -1) where state[first + i] == 0 {
             let w = rewritten[i]
             if isGuard(w >> 24) || slot[first + i] == 1 {
                 slot[first + i] = 1
                 slot[Int(w >> 12 & 0xfff)] = 1
                 slot[Int(w & 0xfff)] = 1
             } else {
-                depth[first + i] = -1
+                state[first + i] = -1
             }
         }
         // Order: any order in which each operation follows its operands gives the recorded bits (the
@@ -164,7 +164,7 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
             let j = Int(slotIndex) - first
             return j >= 0 && j < i ? j : nil                 // an earlier operation (not a constant or input)
         }
-        for i in 0..<n where depth[first + i] == 0 {
+        for i in 0..<n where state[first + i] == 0 {
             keptCount += 1
             let w = rewritten[i]
             if let j = dependency(w >> 12 & 0xfff, of: i) { pending[i] += 1; userStart[j + 1] += 1 }
@@ -176,13 +176,13 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
             users[Int(userStart[j])] = Int32(i)
             userStart[j] += 1                                // ends as the end of j's users: its start is j - 1's end
         }
-        for i in 0..<n where depth[first + i] == 0 {
+        for i in 0..<n where state[first + i] == 0 {
             let w = rewritten[i]
             addUser(i, of: dependency(w >> 12 & 0xfff, of: i))
             addUser(i, of: dependency(w & 0xfff, of: i))
         }
-        // ready operations: one FIFO list per kind, linked through `next` (depth's slots for operations)
-        let next = depth + first
+        // ready operations: one FIFO list per kind, linked through `next` (the operations' states)
+        let next = state + first
         // (pointers, not arrays: a nested function mutating captured arrays checks exclusivity per call)
         let lists = UnsafeMutablePointer<Int32>.allocate(capacity: 48)
         defer { lists.deallocate() }
@@ -198,7 +198,7 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
         }
         let kept = UnsafeMutablePointer<Bool>.allocate(capacity: max(n, 1))
         defer { kept.deallocate() }
-        for i in 0..<n { kept[i] = depth[first + i] == 0 }
+        for i in 0..<n { kept[i] = state[first + i] == 0 }
         for i in 0..<n where kept[i] && pending[i] == 0 { push(i) }
         let order = UnsafeMutablePointer<Int32>.allocate(capacity: max(keptCount, 1))
         defer { order.deallocate() }
