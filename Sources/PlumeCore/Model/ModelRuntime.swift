@@ -222,8 +222,8 @@ public final class ModelRuntime {
         switch lua.string(at: base + 1) {
         case "tape":
             let groups = (0..<groupCount).map { lua.string(at: base + 3 + Int32($0)) ?? "" }
-            guard let outs = lua.numbers(at: base + 2), let codes = Optional(outs.compactMap { Int32(exactly: $0) }),
-                  codes.count == outs.count,
+            guard let outs = lua.numbers(at: base + 2), case let codes = outs.compactMap({ Int32(exactly: $0) }),
+                  codes.count == outs.count,                       // every output an operand code
                   let t = lua.withRecordedTape({ op, a, b, k in
                       Tape(op: Array(op), a: Array(a), b: Array(b), constants: Array(k), outputs: codes, groups: groups,
                            inputs: numberColumns.count)
