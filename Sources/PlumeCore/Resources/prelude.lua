@@ -123,8 +123,10 @@ end
 -- executed and appended as a guard. The host replays the tape on the numbers of later rows with the same
 -- text part: the same floating-point operations in the same order, so the same bits. A row whose
 -- guards come out differently is recorded as another path of the key (the host keeps a few). Anything
--- else done with a tracked number (tostring, a math function, a table key...) breaks the recording and
--- the key is always evaluated by the script.
+-- else done with a tracked number that asks a metamethod or a library function (tostring, math.floor,
+-- %, ..) breaks the recording and the key is always evaluated by the script; what asks nothing (`==`
+-- with a plain number, a table key, rawequal) the recorder cannot see, which is why the contract
+-- forbids it (Docs/DSL.md).
 
 -- The recorder runs in C (CLuaShim.h, "Operation recorder"): its metamethods run for every operation
 -- on a tracked number, and written here in Lua they made a recording cost three plain evaluations.
