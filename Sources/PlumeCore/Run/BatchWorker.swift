@@ -246,13 +246,9 @@ final class BatchWorker {
             let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: results[0], values: values, into: &r.output)
         }
-        if spec.groupBy.isEmpty {
-            r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: "", spec: spec)
-        } else {
-            found.tape._withUnsafeGuaranteedRef {
-                r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: $0.groupKey, spec: spec)
-            }
-        }
+        // the tape object (another cache miss) only when grouping needs its key
+        let groupKey = spec.groupBy.isEmpty ? "" : found.tape.takeUnretainedValue().groupKey
+        r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: groupKey, spec: spec)
     }
 
     /// Keys that hardly repeat make recording a cost: it stops while fewer than a quarter of the last
