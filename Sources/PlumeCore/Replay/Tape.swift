@@ -19,14 +19,12 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
     /// random among thousands, and with an array each the replay waited on a cache miss per array; a
     /// memo keeps the block's address beside the key, so a replayed row need not touch this object.
     let block: Block
-    let inputs: Int
     static let maxSlots = 1 << 12
     /// The run's group-by texts for every row of this key, joined by commas.
     let groupKey: String
 
     /// Slots of total, v1...vn.
     var outputCount: Int { block.outputCount }
-    var slotCount: Int { block.constantCount + inputs + block.operationCount }
     /// Bytes held (with the object and allocator rounding), for the memo's budget.
     var footprint: Int { block.bytes + groupKey.utf8.count + 200 }
 
@@ -100,7 +98,7 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
             l[i] = UInt16(truncatingIfNeeded: code[i] >> 12 & 0xfff)
             r[i] = UInt16(truncatingIfNeeded: code[i] & 0xfff)
         }
-        self.inputs = inputs; self.groupKey = groups.joined(separator: ",")
+        self.groupKey = groups.joined(separator: ",")
     }
 
     static func isGuard(_ op: UInt32) -> Bool { op >= UInt32(Op.ltTrue.rawValue) }
@@ -239,13 +237,9 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
         return (out, consts, outputs.map { UInt16(slot[Int(alias[Int($0)])]) })
     }
 
-    /// Replays on `input` (one double per tracked number, in column order), using `slots` (room for
-    /// `maxSlots`) as scratch; writes total then the category values into `results` (room for
+    /// Replays `block` on `input` (one double per tracked number, in column order), using `slots` (room
+    /// for `maxSlots`) as scratch; writes total then the category values into `results` (room for
     /// `outputCount`). False when a guard fails: the row must go through the script.
-    func run(_ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>, results: UnsafeMutablePointer<Double>) -> Bool {
-        Self.run(block, input, slots: v, results: results)
-    }
-
     static func run(_ block: Block, _ input: UnsafePointer<Double>, slots v: UnsafeMutablePointer<Double>,
                     results: UnsafeMutablePointer<Double>) -> Bool {
         let base = block.constantCount, inputs = block.inputs, runCount = block.runCount
@@ -291,7 +285,7 @@ final class Tape: @unchecked Sendable {   // immutable after init; `block` is ow
         defer { slots.deallocate() }
         var results = [Double](repeating: 0, count: outputCount)
         let ok = input.withUnsafeBufferPointer { i in
-            results.withUnsafeMutableBufferPointer { run(i.baseAddress ?? UnsafePointer(slots), slots: slots, results: $0.baseAddress!) }
+            results.withUnsafeMutableBufferPointer { Self.run(block, i.baseAddress ?? UnsafePointer(slots), slots: slots, results: $0.baseAddress!) }
         }
         return ok ? results : nil
     }
