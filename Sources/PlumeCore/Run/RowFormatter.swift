@@ -64,9 +64,9 @@ struct RowFormatter: Sendable {
     /// the bytes `ShortestDecimal.writePlain` may touch past a shorter one.
     static let maxNumberBytes = max(32, ShortestDecimal.room)
 
-    /// Writes `number(d)` at `p` (room for `maxNumberBytes`), returns the byte count. Integral values
-    /// and plain decimals (most results) are written directly; the rest (exponent notation, NaN)
-    /// go through `description`.
+    /// Writes `number(d)` at `p` (room for `maxNumberBytes`), returns the byte count. Integral values,
+    /// plain decimals and exponent forms are written directly; the rest (integral values from 1e15 to
+    /// 2^53, NaN, infinities) go through `description`.
     @inline(__always) static func write(number d: Double, to p: UnsafeMutablePointer<UInt8>,
                                         with decimals: ShortestDecimal = .shared) -> Int {
         if abs(d) < 1e15 {
@@ -82,6 +82,8 @@ struct RowFormatter: Sendable {
             }
         }
         if let n = decimals.writePlain(d, to: p) { return n }
+        // description's exponent form: below 1e-4, and above 2^53 (where it stops writing every digit)
+        if d.isFinite && (abs(d) < 1e-4 || abs(d) > 9007199254740992) { return decimals.writeExponent(d, to: p) }
         var s = d.description
         return s.withUTF8 { b in
             p.update(from: b.baseAddress!, count: b.count)
