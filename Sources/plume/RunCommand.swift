@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the run's totals and reproducibility record as JSON.") var summary: String?
     @Option(help: "Write rejected rows with their reasons (CSV).") var rejects: String?
     @Option(name: .customLong("on-error"), help: "reject (default): bad rows go to rejects; fail: stop at the first.") var onError: String = "reject"
-    @Option(help: "Worker threads (default: the core count).") var threads: Int?
+    @Option(help: "Threads in all, reading and writing included (default: the core count); 1 runs on one core.") var threads: Int?
     @Flag(name: .customLong("no-replay"), help: "Run every row through the script, even when the model declares replay (Docs/DSL.md).") var noReplay = false
     @OptionGroup var options: ModelOptions
 

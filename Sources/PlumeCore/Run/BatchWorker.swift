@@ -67,10 +67,17 @@ final class BatchWorker {
     @exclusivity(unchecked) private var windowLookups = 0
     @exclusivity(unchecked) private var windowHits = 0
 
-    init(spec: WorkerSpec) throws {
-        engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
+    /// A worker with its own engine, built on the thread that will use it.
+    convenience init(spec: WorkerSpec) throws {
+        let engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
         let model = try engine.model(spec.model, version: spec.version)
-        bound = try engine.bind(model, spec.coefficients)
+        try self.init(spec: spec, engine: engine, bound: engine.bind(model, spec.coefficients))
+    }
+
+    /// A worker on an engine this thread already has (the run's own, which resolved the model).
+    init(spec: WorkerSpec, engine: Engine, bound: BoundModel) {
+        self.engine = engine
+        self.bound = bound
         engine.runtime.groupFields = spec.groupBy
         if let shape = spec.csvShape {
             pusher = CSVRowPusher(shape: shape, lua: engine.runtime.lua)

@@ -69,12 +69,13 @@ public struct CampaignRun {
     }
 
     public func run() throws -> Outcome {
-        // Resolve everything once on this thread so configuration errors surface before any row is read.
+        // Resolve everything once on this thread so configuration errors surface before any row is read;
+        // this thread's engine then works on batches too.
         let probe = try Engine(repository: repository, grid: grid, limits: limits)
         let model = try probe.model(options.model, version: options.version)
         let overlays = try options.overlays.map { try Overlay(url: URL(fileURLWithPath: $0)) }
         let coefficients = try probe.coefficients(for: model, pack: options.pack, overlays: overlays, sets: options.sets)
-        _ = try probe.bind(model, coefficients)
+        let bound = try probe.bind(model, coefficients)
         let categories = model.info.categories
 
         let format = options.inputFormat ?? (options.input.hasSuffix(".jsonl") || options.input.hasSuffix(".ndjson") ? .jsonl : .csv)
@@ -117,6 +118,7 @@ public struct CampaignRun {
         try pipeline.run(
             produce: { source.nextBatch() },
             work: { batch, worker in worker.process(batch, spec: spec) },
+            local: BatchWorker(spec: spec, engine: probe, bound: bound),
             makeWorker: { try BatchWorker(spec: spec) },
             consume: { result in
                 if stoppedBy != nil { return false }

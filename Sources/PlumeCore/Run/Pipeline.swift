@@ -1,7 +1,8 @@
 import Foundation
 
-/// Batches go to N worker threads and come back in input order; at most 2N batches are in flight, so
-/// memory stays flat however long the input. The calling thread produces and consumes.
+/// Batches are worked on by N threads, the calling thread among them, and come back in input order; at
+/// most 4N batches are in flight, so memory stays flat however long the input. The calling thread also
+/// produces and consumes: `--threads N` is N threads in all, so one thread is one core's work.
 final class Pipeline: @unchecked Sendable {
     let threads: Int
     private let cond = NSCondition()
@@ -13,16 +14,21 @@ final class Pipeline: @unchecked Sendable {
 
     init(threads: Int) { self.threads = threads }
 
+    /// `local` is the calling thread's worker; `makeWorker` builds one inside each of the other N - 1
+    /// threads (a Lua state stays on the thread that made it).
     func run<W>(produce: () -> InputBatch?,
                 work: @escaping @Sendable (InputBatch, W) -> BatchResult,
+                local: W,
                 makeWorker: @escaping @Sendable () throws -> W,
                 consume: (BatchResult) throws -> Bool) throws {
-        let maxInFlight = threads * 2
+        // A batch that records many keys can take ten times another's time: the window lets the other
+        // threads go on meanwhile.
+        let maxInFlight = threads * 4
         var produced = 0, consumed = 0
         var exhausted = false
         var stop = false
         var workers: [Thread] = []
-        for i in 0..<threads {
+        for i in 1..<max(threads, 1) {
             let t = Thread { [self] in
                 let worker: W
                 do { worker = try makeWorker() } catch {
@@ -46,7 +52,7 @@ final class Pipeline: @unchecked Sendable {
             t.stackSize = 16 << 20
             workers.append(t)
         }
-        cond.lock(); live = threads; cond.unlock()
+        cond.lock(); live = workers.count; cond.unlock()
         workers.forEach { $0.start() }
         defer {
             cond.lock(); closed = true; queue.removeAll(); cond.broadcast()
@@ -54,10 +60,10 @@ final class Pipeline: @unchecked Sendable {
             cond.unlock()
         }
         while !stop {
-            // produce while there is room
+            // keep the others fed first
             if !exhausted && produced - consumed < maxInFlight {
                 if let b = produce() {
-                    cond.lock(); queue.append(b); cond.broadcast(); cond.unlock()
+                    cond.lock(); queue.append(b); cond.signal(); cond.unlock()
                     produced += 1
                     continue
                 }
@@ -65,16 +71,29 @@ final class Pipeline: @unchecked Sendable {
             }
             if exhausted && consumed == produced { break }
             cond.lock()
-            while results[consumed] == nil && workerError == nil && (exhausted || produced - consumed >= maxInFlight) {
-                if live == 0 && results[consumed] == nil { break }
-                cond.wait()
-            }
             if let e = workerError { cond.unlock(); throw e }
             var ready: [BatchResult] = []
             while let r = results.removeValue(forKey: consumed + ready.count) { ready.append(r) }
-            let noWorkers = live == 0
+            // nothing to write: work on the oldest waiting batch here, else wait for one to come back
+            var mine: InputBatch?
+            if ready.isEmpty {
+                if !queue.isEmpty {
+                    mine = queue.removeFirst()
+                } else {
+                    while results[consumed] == nil && queue.isEmpty && workerError == nil && live > 0 { cond.wait() }
+                    if let e = workerError { cond.unlock(); throw e }
+                    if results[consumed] == nil && queue.isEmpty && live == 0 {
+                        cond.unlock()
+                        throw PlumeError.config("all workers stopped before the input was processed")
+                    }
+                }
+            }
             cond.unlock()
-            if ready.isEmpty && noWorkers { throw PlumeError.config("all workers stopped before the input was processed") }
+            if let mine {
+                let r = work(mine, local)
+                cond.lock(); results[mine.index] = r; cond.unlock()
+                continue
+            }
             for r in ready {
                 consumed += 1
                 if try !consume(r) { stop = true; break }
