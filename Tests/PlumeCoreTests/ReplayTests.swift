@@ -59,6 +59,57 @@ final class ReplayTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(replayed, 900)
     }
 
+    /// JSONL rows replay too, keyed by their whole structure: the guards both ways, with each number
+    /// written as an integer in some rows and as a float in others (a replayed run gives a model doubles).
+    func testJSONLGuardsSendRowsBackToTheScript() throws {
+        let values = ["0", "1", "999.5", "1000", "1000.0", "1000.0000001", "1001", "2e9", "7", "123456789", "5e-324", "-0", "1e999"]
+        var rng = SplitMix64(seed: 8)
+        var jsonl = ""
+        for i in 1...2000 {
+            var fields = ["\"id\":\"r\(i)\"", "\"impressions\":\(rng.pick(values))"]
+            if let v = rng.pick([nil, "0", "3", "1500", "1500.0", "null"]) { fields.append("\"views\":\(v)") }
+            if let v = rng.pick([nil, "2", "3", "2.5"]) { fields.append("\"slots\":\(v)") }
+            if let v = rng.pick([nil, "\"x\"", "\"y\"", "\" Y \"", "\"\"", "\"12\"", "true"]) { fields.append("\"kind\":\(v)") }
+            jsonl += "{" + fields.joined(separator: ",") + "}\n"
+        }
+        let replayed = try assertSameAsScript(try write("guarded.jsonl", jsonl), model: "guarded", repo: fixtures)
+        // most rows are rejected (kind "12", true or "", slots 2.5, views above twice the impressions) and
+        // a rejected row always runs the script; about 300 of the rest replay
+        XCTAssertGreaterThan(replayed, 250)
+    }
+
+    /// The generated campaign as JSON objects (nested where the columns are dotted), with rows only JSON
+    /// can write (lists, nulls, a number as a string, an empty object, a number id) repeated among them,
+    /// through the scope3 family: the script's bytes, and most rows replayed.
+    func testJSONLCampaignsReplayLikeTheScript() throws {
+        let repo = ModelRepository(root: TestPaths.models)
+        let csv = dir.appendingPathComponent("repeated.csv").path
+        try DeliveryGenerator.writeCSV(rows: 3000, seed: 11, profiles: 150, to: csv)
+        let fd = open(csv, O_RDONLY)
+        defer { close(fd) }
+        let reader = CSVReader(fd: fd)
+        var rec = CSVRecord()
+        XCTAssertTrue(reader.next(&rec))
+        let shape = try CSVRowShape(header: rec.fields.map { String(decoding: $0, as: UTF8.self) })
+        let odd = [
+            #"{"id":"o1","impressions":1000,"channel":"web","country":"FR","device_type":"pc","tags":[1,2.5,{"a":3}]}"#,
+            #"{"id":"o2","impressions":1000.0,"channel":"web","country":"FR","device_type":"pc","ad_format":null}"#,
+            #"{"id":"o3","impressions":"1000","channel":"web","country":"FR","device_type":"pc"}"#,
+            #"{"id":4,"impressions":250,"channel":"web","country":"FR","device_type":"pc","ad_format":{}}"#,
+            #"{"id":"o5","impressions":1e999,"channel":"web","country":"FR","device_type":"pc"}"#,
+        ]
+        var jsonl = "", n = 0
+        while reader.next(&rec) {
+            jsonl += CanonicalJSON.encode(try shape.row(rec)) + "\n"
+            n += 1
+            if n % 97 == 0 { jsonl += odd[(n / 97) % odd.count] + "\n" }
+        }
+        let path = try write("repeated.jsonl", jsonl)
+        for model in ["gmsf", "scope3", "scope3-consumer-device"] {
+            XCTAssertGreaterThan(try assertSameAsScript(path, model: model, repo: repo), 2500, model)
+        }
+    }
+
     /// Replayed plain lines write their id from the input bytes when it is plain text; every other id
     /// (a number, a boolean, spaces around, non-ASCII, none) must print as the script path prints it.
     func testIDsPrintAlikeOnEveryPath() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LuaHost
 
 /// Tapes by row key, for one worker. A row's key is its text part: for every column but `id`, whether
 /// the cell is absent, a number or text, and the text itself; the numbers are the tape's inputs. Two rows
@@ -170,6 +171,49 @@ final class RowMemo {
         }
         guard column == columns else { return nil }
         return finish(w, finite: finite)
+    }
+
+    /// Builds the key of a JSON row (`id` already taken out): its whole structure in document order,
+    /// member names, strings, booleans and nulls written, each number a mark and an input, in the order
+    /// `ReplayCheck.numbers` lists their paths. False when a number is not finite.
+    func build(json row: LuaValue) -> Bool {
+        var key: [UInt8] = [], numbers: [Double] = []
+        func text(_ s: String) {
+            let n = s.utf8.count
+            key.append(UInt8(truncatingIfNeeded: n)); key.append(UInt8(truncatingIfNeeded: n >> 8))
+            key.append(UInt8(truncatingIfNeeded: n >> 16)); key.append(UInt8(truncatingIfNeeded: n >> 24))
+            key.append(contentsOf: s.utf8)
+        }
+        func add(_ v: LuaValue) -> Bool {
+            switch v {
+            case .number(let d):
+                guard d.isFinite else { return false }
+                key.append(1); numbers.append(d)
+            case .integer(let i):
+                key.append(1); numbers.append(Double(i))
+            case .string(let s): key.append(2); text(s)
+            case .boolean(let b): key.append(b ? 3 : 4)
+            case .array(let a):
+                key.append(5); text(String(a.count))
+                for x in a where !add(x) { return false }
+            case .object(let o):
+                key.append(6); text(String(o.count))
+                for (k, x) in o {
+                    text(k)
+                    if !add(x) { return false }
+                }
+            default: key.append(0)
+            }
+            return true
+        }
+        guard add(row) else { return false }
+        reserve(bytes: key.count + 8, columns: numbers.count)
+        var w = KeyWriter(self)
+        key.withUnsafeBytes { k in UnsafeMutableRawPointer(w.key).copyMemory(from: k.baseAddress!, byteCount: k.count) }
+        w.k = key.count
+        for (i, d) in numbers.enumerated() { w.inputs[i] = d; w.columns[i] = Int32(i) }
+        w.m = numbers.count
+        return finish(w, finite: true)
     }
 
     /// Appends cells to the key and the numbers to the inputs, in the memo's buffers.

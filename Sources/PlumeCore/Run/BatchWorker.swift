@@ -91,7 +91,7 @@ final class BatchWorker {
             idColumn = nil
             impressionsColumn = nil
             columnCount = 0
-            memo = nil
+            memo = spec.replay != nil ? RowMemo() : nil
             paths = nil
         }
     }
@@ -133,48 +133,18 @@ final class BatchWorker {
                     return
                 }
                 do {
-                    if let memo, let paths, memo.build(rec.record, skip: idColumn) {
-                        var entry = memo.find()
-                        if entry == nil, let shared = spec.replay, let e = shared.find(hash: memo.hash, key: memo.key) {
-                            memo.insert(e, shared: true)
-                            entry = e
-                        }
-                        countLookup(hit: entry != nil)
-                        // the key's tapes in order; a row whose guards fit none records another path
-                        var tapes: [Tape] = []
-                        if case .tapes(let ts)? = entry { tapes = ts }
-                        for tape in tapes where replay(tape, memo) {
-                            replayedKey = tape.groupKey
-                            outcome = replayed(tape)
-                            r.replayed += 1
-                            break
-                        }
-                        let another = entry == nil || (!tapes.isEmpty && tapes.count < RowMemo.maxTapes)
-                        if replayedKey == nil && another && recordingOn && !memo.full {
-                            r.recorded += 1
-                            switch try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns, pushRow: { try pusher.push(rec.record) }) {
-                            case .tape(let t):
-                                if entry == nil {
-                                    if let held = spec.replay?.insert(.tapes([t]), hash: memo.hash, key: memo.key) {
-                                        memo.insert(held, shared: true)
-                                    } else {
-                                        memo.insert(.tapes([t]))
-                                    }
-                                } else {
-                                    memo.add(t)
-                                }
-                                if replay(t, memo) { replayedKey = t.groupKey; outcome = replayed(t) }
-                            case .broken where entry == nil:
-                                memo.insert(.script)
-                                spec.replay?.insert(.script, hash: memo.hash, key: memo.key)
-                            case .broken, .notOK: break
-                            }
-                        }
+                    if let memo, let paths, memo.build(rec.record, skip: idColumn),
+                       let found = try replayOrRecord(memo, spec: spec, into: &r, record: {
+                           try engine.runtime.record(bound, paths: paths, numberColumns: memo.numberColumns,
+                                                     pushRow: { try pusher.push(rec.record) })
+                       }) {
+                        outcome = found.outcome
+                        replayedKey = found.groupKey
                     }
                     if outcome == nil {
                         outcome = try engine.runtime.evaluate(bound) { try pusher.push(rec.record) }
                     } else if rec.number % Self.verifyEvery == 0, case .ok(let total, let values)? = outcome {
-                        if let problem = verify(rec: rec, pusher: pusher, total: total, values: values, spec: spec) {
+                        if let problem = verify(total: total, values: values, spec: spec, pushRow: { try pusher.push(rec.record) }) {
                             reject("", problem, model: true)
                             return
                         }
@@ -191,7 +161,30 @@ final class BatchWorker {
                     row = try rec.raw.withUnsafeBytes { try JSONValue.parse(bytes: $0) }
                 } catch { reject("", "\(error)"); return }
                 guard case .object = row else { reject("", "a JSONL row must be a JSON object"); return }
-                outcome = engine.runtime.evaluate(bound, row: row.removing(key: "id"))
+                var input = row.removing(key: "id")
+                if let memo {
+                    // A tape computes in doubles, so a replayed run gives every row its numbers as doubles,
+                    // as CSV rows have them (vectors.md lets an integral value reach a model either way).
+                    input = ReplayCheck.floats(input)
+                    if memo.build(json: input), let found = try? replayOrRecord(memo, spec: spec, into: &r, record: {
+                        var leaves: [[LuaValue]] = [], values: [Double] = []
+                        ReplayCheck.numbers(input, path: [], &leaves, &values)
+                        let paths = engine.runtime.pathList(leaves)
+                        defer { engine.runtime.lua.release(paths) }
+                        return try engine.runtime.record(bound, paths: paths, numberColumns: (0..<leaves.count).map { Int32($0) },
+                                                         pushRow: { engine.runtime.lua.push(input) })
+                    }) {
+                        outcome = found.outcome
+                        replayedKey = found.groupKey
+                    }
+                }
+                if outcome == nil {
+                    outcome = engine.runtime.evaluate(bound, row: input)
+                } else if rec.number % Self.verifyEvery == 0, case .ok(let total, let values)? = outcome,
+                          let problem = verify(total: total, values: values, spec: spec, pushRow: { engine.runtime.lua.push(input) }) {
+                    reject("", problem, model: true)
+                    return
+                }
                 id = Self.id(row["id"], number: rec.number)
                 impressions = row["impressions"]?.doubleValue ?? 0
             }
@@ -258,6 +251,47 @@ final class BatchWorker {
         r.tally(total: results[0], values: values, impressions: memo.watched, groupKey: groupKey, spec: spec)
     }
 
+    /// The row whose key `memo` just built, replayed from a tape of that key (this worker's, else the run's
+    /// shared one) whose guards hold, or recorded by `record` when its key may take another path; nil
+    /// when the row runs the script.
+    private func replayOrRecord(_ memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult,
+                                record: () throws -> ModelRuntime.Recording) throws -> (outcome: RowOutcome, groupKey: String)? {
+        var entry = memo.find()
+        if entry == nil, let shared = spec.replay, let e = shared.find(hash: memo.hash, key: memo.key) {
+            memo.insert(e, shared: true)
+            entry = e
+        }
+        countLookup(hit: entry != nil)
+        // the key's tapes in order; a row whose guards fit none records another path
+        var tapes: [Tape] = []
+        if case .tapes(let ts)? = entry { tapes = ts }
+        for tape in tapes where replay(tape, memo) {
+            r.replayed += 1
+            return (replayed(tape), tape.groupKey)
+        }
+        let another = entry == nil || (!tapes.isEmpty && tapes.count < RowMemo.maxTapes)
+        guard another && recordingOn && !memo.full else { return nil }
+        r.recorded += 1
+        switch try record() {
+        case .tape(let t):
+            if entry == nil {
+                if let held = spec.replay?.insert(.tapes([t]), hash: memo.hash, key: memo.key) {
+                    memo.insert(held, shared: true)
+                } else {
+                    memo.insert(.tapes([t]))
+                }
+            } else {
+                memo.add(t)
+            }
+            if replay(t, memo) { return (replayed(t), t.groupKey) }
+        case .broken where entry == nil:
+            memo.insert(.script)
+            spec.replay?.insert(.script, hash: memo.hash, key: memo.key)
+        case .broken, .notOK: break
+        }
+        return nil
+    }
+
     /// Keys that hardly repeat make recording a cost: it stops while fewer than a quarter of the last
     /// 8192 lookups hit, and comes back when half do.
     private func countLookup(hit: Bool) {
@@ -287,8 +321,8 @@ final class BatchWorker {
     static let verifyEvery = 4096
 
     /// Nil when the script gives the replayed result bit for bit; else the model error to report.
-    private func verify(rec: InputRecord, pusher: CSVRowPusher, total: Double, values: [Double], spec: WorkerSpec) -> String? {
-        guard case .ok(let t2, let v2)? = try? engine.runtime.evaluate(bound, pushRow: { try pusher.push(rec.record) }) else {
+    private func verify(total: Double, values: [Double], spec: WorkerSpec, pushRow: () throws -> Void) -> String? {
+        guard case .ok(let t2, let v2)? = try? engine.runtime.evaluate(bound, pushRow: pushRow) else {
             return "model error: replay check: the script does not evaluate this row, its replay did (model \(spec.model) breaks the replay contract, Docs/DSL.md; run with --no-replay)"
         }
         guard let d = ReplayCheck.difference(replayed: [total] + values, script: [t2] + v2, names: ["total"] + spec.categories) else { return nil }

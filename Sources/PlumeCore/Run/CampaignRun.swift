@@ -106,7 +106,7 @@ public struct CampaignRun {
                               version: options.version, coefficients: coefficients, categories: categories,
                               groupBy: options.groupBy, formatter: formatter, failFast: options.onError == .fail,
                               csvShape: source.shape,
-                              replay: options.replay && model.info.replay && source.shape != nil ? SharedTapes() : nil)
+                              replay: options.replay && model.info.replay ? SharedTapes() : nil)
         var counts = Counts()
         var replay = ReplayStats()
         var groups: [String: GroupTotals] = [:]
