@@ -1,5 +1,6 @@
 import BenchSupport
 import Foundation
+import LuaHost
 import XCTest
 @testable import PlumeCore
 
@@ -50,6 +51,46 @@ final class RowMemoTests: XCTestCase {
     /// A worker's memo counts the bytes of the tapes it holds alone, and only the key and references for
     /// tapes the run's shared memo holds: counting those twice filled a worker's memo on a 20k-key
     /// campaign and sent later keys to the script.
+    /// A JSONL line keyed from its text must give the key, numbers and hash of the row the parser makes
+    /// of it (numbers as doubles, `id` taken out), with `impressions` watched and the `id` found; a line
+    /// the text reader declines (escapes, non-ASCII, a number id, bad JSON) goes through the parser.
+    func testJSONLineKeysEqualParsedKeys() throws {
+        let values = ["0", "-0", "12", "-3", "1.5", "1e3", "2E-2", "123456789012345678", "1234567890123456789",
+                      "0.1", "1e999", "01", "+4", ".5", "\"\"", "\"x\"", "\"a b\"", "\"12\"", "\"caf\\u00e9\"",
+                      "\"é\"", "\"q\\\"\"", "true", "false", "null", "tru", "[]", "[1,\"a\",[2]]", "{}",
+                      "{\"id\":7,\"n\":1}", "{\"k\":[true,null,2.5]}"]
+        let names = ["impressions", "id", "channel", "n", "a.b", "", "impressions"]
+        var rng = SplitMix64(seed: 21)
+        let byText = RowMemo(), byParser = RowMemo()
+        var read = 0
+        for _ in 0..<8000 {
+            let members = (0..<rng.int(0...6)).map { _ in
+                let name = rng.pick(names)
+                let value = name == "id" ? rng.pick(["\"r1\"", "\"a,b\"", "\" x \"", "5", "\"\""]) : rng.pick(values)
+                return rng.pick(["", " "]) + "\"\(name)\"" + rng.pick([":", " : "]) + value
+            }
+            let line = rng.int(0...20) == 0 ? "[1]" : "{" + members.joined(separator: ",") + rng.pick(["}", " } ", "}x"])
+            let fromText = line.utf8CString.withUnsafeBytes { byText.build(jsonLine: UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+            guard let fromText else { continue }
+            read += 1
+            let row = try JSONValue.parse(line)
+            let fromParser = byParser.build(json: ReplayCheck.floats(row.removing(key: "id")))
+            XCTAssertEqual(fromText, fromParser, line)
+            XCTAssertEqual(byText.key, byParser.key, line)
+            XCTAssertEqual(byText.hash, byParser.hash, line)
+            let a = (0..<byText.inputCount).map { byText.inputs[$0].bitPattern }
+            let b = (0..<byParser.inputCount).map { byParser.inputs[$0].bitPattern }
+            XCTAssertEqual(a, b, line)
+            var leaves: [[LuaValue]] = [], numbers: [Double] = []
+            ReplayCheck.numbers(ReplayCheck.floats(row.removing(key: "id")), path: [], &leaves, &numbers)
+            XCTAssertEqual(numbers.map(\.bitPattern), a, "inputs in the order of the recorded paths: \(line)")
+            XCTAssertEqual(byText.watched.bitPattern, (row["impressions"]?.doubleValue ?? 0).bitPattern, line)
+            let id = byText.jsonID.map { String(decoding: Array(line.utf8)[$0], as: UTF8.self) }
+            XCTAssertEqual(id, row["id"]?.stringValue, line)
+        }
+        XCTAssertGreaterThan(read, 1500)
+    }
+
     func testSharedTapesCountOnlyTheirReferences() {
         let t = tape()
         let budget = 64 << 10

@@ -179,6 +179,30 @@ final class RunTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(rej.contains("impressions"), rej)
     }
 
+    /// A JSONL record is a line, whatever quotes it holds (read as CSV, a last field starting `"\""`
+    /// stayed quoted past the line end and swallowed the next line); blank lines are not records.
+    func testJSONLLinesAreRecords() throws {
+        let row = #""impressions": 1000, "channel": "web", "country": "US", "device_type": "pc""#
+        let input = try write("q.jsonl", "{\"id\": \"a\", \(row),\"\\\"\":1}\n\n{\"id\": \"b\", \(row)}\r\n\r\n{\"id\": \"c\", \(row)}")
+        let (o, out, rej) = try run(input)
+        XCTAssertEqual(o.counts.read, 3, rej)
+        XCTAssertEqual(o.counts.read, o.counts.written + o.counts.rejected)
+        XCTAssertTrue(out.contains("\nb,") && out.contains("\nc,"), out)
+        // the first row's odd key is the model's to judge, named by its line
+        if o.counts.rejected > 0 { XCTAssertTrue(rej.hasPrefix("row,line,field,reason,record\n1,1,"), rej) }
+        XCTAssertEqual(try LuaValueBox.fromFile(input, index: 3).value["id"]?.stringValue, "c")
+    }
+
+    /// `plume explain --input FILE --row-index N` takes the Nth data row of a CSV or JSONL file.
+    func testExplainTakesTheRowFromAFile() throws {
+        let csv = try write("e.csv", "id,impressions,channel\n\nr1,5,web\n\"r,2\",6,web\n")
+        XCTAssertEqual(try LuaValueBox.fromFile(csv, index: 2).value["id"]?.stringValue, "r,2")
+        XCTAssertEqual(try LuaValueBox.fromFile(csv, index: 1).value["impressions"]?.doubleValue, 5)
+        XCTAssertThrowsError(try LuaValueBox.fromFile(csv, index: 3))
+        let jsonl = try write("e.jsonl", "\n{\"id\": \"j1\"}\n\n{\"id\": \"j2\"}\n")
+        XCTAssertEqual(try LuaValueBox.fromFile(jsonl, index: 2).value["id"]?.stringValue, "j2")
+    }
+
     /// A device or pipe as the output is written in place, never renamed over (that would replace
     /// /dev/null itself for a root user).
     func testOutputToAPipeStaysAPipe() throws {

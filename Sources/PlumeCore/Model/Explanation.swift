@@ -23,8 +23,8 @@ public struct LuaValueBox {
         let jsonl = path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson")
         let source = RowSource(fd: fd, format: jsonl ? .jsonl : .csv, hashing: false, batchSize: 1)
         try source.readHeader()
-        while let b = source.nextBatch() {
-            guard let r = b.records.first, r.number == index else { continue }
+        while let r = source.nextRecord() {
+            guard r.number == index else { continue }
             if let e = r.error { throw PlumeError.config("\(path) row \(index) (line \(r.line)): \(e)") }
             if let shape = source.shape {
                 guard r.record.count == shape.columns.count else {

@@ -175,7 +175,8 @@ final class RowMemo {
 
     /// Builds the key of a JSON row (`id` already taken out): its whole structure in document order,
     /// member names, strings, booleans and nulls written, each number a mark and an input, in the order
-    /// `ReplayCheck.numbers` lists their paths. False when a number is not finite.
+    /// `ReplayCheck.numbers` lists their paths. False when a number is not finite. `build(jsonLine:)`
+    /// writes the same bytes from the line's text.
     func build(json row: LuaValue) -> Bool {
         var key: [UInt8] = [], numbers: [Double] = []
         func text(_ s: String) {
@@ -188,21 +189,23 @@ final class RowMemo {
             switch v {
             case .number(let d):
                 guard d.isFinite else { return false }
-                key.append(1); numbers.append(d)
+                key.append(JSONTag.number); numbers.append(d)
             case .integer(let i):
-                key.append(1); numbers.append(Double(i))
-            case .string(let s): key.append(2); text(s)
-            case .boolean(let b): key.append(b ? 3 : 4)
+                key.append(JSONTag.number); numbers.append(Double(i))
+            case .string(let s): key.append(JSONTag.string); text(s)
+            case .boolean(let b): key.append(b ? JSONTag.true : JSONTag.false)
             case .array(let a):
-                key.append(5); text(String(a.count))
+                key.append(JSONTag.list)
                 for x in a where !add(x) { return false }
+                key.append(JSONTag.listEnd)
             case .object(let o):
-                key.append(6); text(String(o.count))
+                key.append(JSONTag.object)
                 for (k, x) in o {
-                    text(k)
+                    key.append(JSONTag.member); text(k)
                     if !add(x) { return false }
                 }
-            default: key.append(0)
+                key.append(JSONTag.objectEnd)
+            default: key.append(JSONTag.null)
             }
             return true
         }
@@ -213,6 +216,185 @@ final class RowMemo {
         w.k = key.count
         for (i, d) in numbers.enumerated() { w.inputs[i] = d; w.columns[i] = Int32(i) }
         w.m = numbers.count
+        return finish(w, finite: true)
+    }
+
+    private enum JSONTag {
+        static let null: UInt8 = 0, number: UInt8 = 1, string: UInt8 = 2, `true`: UInt8 = 3, `false`: UInt8 = 4
+        static let list: UInt8 = 5, listEnd: UInt8 = 8, object: UInt8 = 6, objectEnd: UInt8 = 7, member: UInt8 = 9
+    }
+
+    /// Where the top-level `id` string of the last `build(jsonLine:)` lies in the line (nil: no `id`).
+    @exclusivity(unchecked) private(set) var jsonID: Range<Int>?
+
+    /// The key `build(json:)` gives the line's row (its numbers as doubles, `id` taken out), read straight
+    /// from the text, with the top-level `impressions` number watched and the `id` string's place kept.
+    /// Nil for anything it does not read exactly as `JSONValue` would: an escape or a byte outside
+    /// printable ASCII in a string, an `id` that is not such a string, a number that is not finite, text
+    /// that is not JSON; such a line goes through the parser (which also reports what is wrong with it).
+    func build(jsonLine line: UnsafeRawBufferPointer) -> Bool? {
+        let n = line.count
+        guard n > 1, let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        reserve(bytes: 3 &* n &+ 16, columns: n / 2 &+ 1)
+        let key = keyBytes, numbers = inputs, columns = numberColumnBuffer
+        var i = 0, k = 0, m = 0
+        var id: Range<Int>?, watchedValue = 0.0, watchedSeen = false
+
+        func ws() { while i < n, p[i] == 32 || p[i] == 9 || p[i] == 10 || p[i] == 13 { i &+= 1 } }
+        /// A string at `i` without escapes, control or non-ASCII bytes: its content's range.
+        func string() -> Range<Int>? {
+            guard i < n, p[i] == 34 else { return nil }
+            i &+= 1
+            let s = i
+            while i < n {
+                let c = p[i]
+                if c == 34 { i &+= 1; return s..<(i &- 1) }
+                if c == 92 || c < 0x20 || c >= 0x80 { return nil }
+                i &+= 1
+            }
+            return nil
+        }
+        func text(_ r: Range<Int>) {
+            let c = r.count
+            key[k] = UInt8(truncatingIfNeeded: c); key[k &+ 1] = UInt8(truncatingIfNeeded: c >> 8)
+            key[k &+ 2] = UInt8(truncatingIfNeeded: c >> 16); key[k &+ 3] = UInt8(truncatingIfNeeded: c >> 24)
+            k &+= 4
+            for j in r { key[k] = p[j]; k &+= 1 }
+        }
+        func word(_ w: StaticString, _ tag: UInt8) -> Bool {
+            let c = w.utf8CodeUnitCount
+            guard i &+ c <= n else { return false }
+            for j in 0..<c where p[i &+ j] != w.utf8Start[j] { return false }
+            i &+= c
+            key[k] = tag; k &+= 1
+            return true
+        }
+        /// JSONValue's number grammar and values: up to 18 characters of an integral number are an
+        /// integer (so -0 is 0), the rest the nearest double.
+        func number() -> Bool {
+            let start = i
+            var integral = true
+            if i < n, p[i] == 45 { i &+= 1 }
+            guard i < n, p[i] &- 48 < 10 else { return false }
+            if p[i] == 48 { i &+= 1 } else { while i < n, p[i] &- 48 < 10 { i &+= 1 } }
+            if i < n, p[i] == 46 {
+                integral = false
+                i &+= 1
+                guard i < n, p[i] &- 48 < 10 else { return false }
+                while i < n, p[i] &- 48 < 10 { i &+= 1 }
+            }
+            if i < n, p[i] | 0x20 == 101 {
+                integral = false
+                i &+= 1
+                if i < n, p[i] == 43 || p[i] == 45 { i &+= 1 }
+                guard i < n, p[i] &- 48 < 10 else { return false }
+                while i < n, p[i] &- 48 < 10 { i &+= 1 }
+            }
+            let d: Double
+            if integral && i &- start <= 18 {
+                var v: Int64 = 0
+                for j in start..<i where p[j] != 45 { v = v &* 10 &+ Int64(p[j] &- 48) }
+                d = Double(p[start] == 45 ? -v : v)
+            } else {
+                guard let x = CellTyper.number(UnsafeRawBufferPointer(start: p + start, count: i &- start)), x.isFinite else { return false }
+                d = x
+            }
+            key[k] = JSONTag.number; k &+= 1
+            numbers[m] = d; columns[m] = Int32(truncatingIfNeeded: m); m &+= 1
+            return true
+        }
+        func value(_ depth: Int) -> Bool {
+            guard depth < 64, i < n else { return false }
+            switch p[i] {
+            case 123:                                   // {
+                i &+= 1
+                key[k] = JSONTag.object; k &+= 1
+                ws()
+                if i < n, p[i] == 125 { i &+= 1; key[k] = JSONTag.objectEnd; k &+= 1; return true }
+                while true {
+                    ws()
+                    guard let name = string() else { return false }
+                    ws()
+                    guard i < n, p[i] == 58 else { return false }
+                    i &+= 1
+                    ws()
+                    key[k] = JSONTag.member; k &+= 1
+                    text(name)
+                    guard value(depth &+ 1) else { return false }
+                    ws()
+                    guard i < n else { return false }
+                    if p[i] == 44 { i &+= 1; continue }
+                    if p[i] == 125 { i &+= 1; key[k] = JSONTag.objectEnd; k &+= 1; return true }
+                    return false
+                }
+            case 91:                                    // [
+                i &+= 1
+                key[k] = JSONTag.list; k &+= 1
+                ws()
+                if i < n, p[i] == 93 { i &+= 1; key[k] = JSONTag.listEnd; k &+= 1; return true }
+                while true {
+                    ws()
+                    guard value(depth &+ 1) else { return false }
+                    ws()
+                    guard i < n else { return false }
+                    if p[i] == 44 { i &+= 1; continue }
+                    if p[i] == 93 { i &+= 1; key[k] = JSONTag.listEnd; k &+= 1; return true }
+                    return false
+                }
+            case 34:
+                guard let r = string() else { return false }
+                key[k] = JSONTag.string; k &+= 1
+                text(r)
+                return true
+            case 116: return word("true", JSONTag.true)
+            case 102: return word("false", JSONTag.false)
+            case 110: return word("null", JSONTag.null)
+            default: return number()
+            }
+        }
+
+        // the top level by hand: `id` is left out of the key, `impressions` watched
+        ws()
+        guard i < n, p[i] == 123 else { return nil }
+        i &+= 1
+        key[k] = JSONTag.object; k &+= 1
+        ws()
+        if i < n, p[i] == 125 {
+            i &+= 1
+        } else {
+            while true {
+                ws()
+                guard let name = string() else { return nil }
+                ws()
+                guard i < n, p[i] == 58 else { return nil }
+                i &+= 1
+                ws()
+                if name.count == 2 && p[name.lowerBound] == 105 && p[name.lowerBound &+ 1] == 100 {       // id
+                    guard id == nil, let r = string() else { return nil }
+                    id = r
+                } else {
+                    let isImpressions = name.count == 11 && memcmp(p + name.lowerBound, "impressions", 11) == 0
+                    if isImpressions && (watchedSeen || i >= n || !(p[i] == 45 || p[i] &- 48 < 10)) { return nil }
+                    key[k] = JSONTag.member; k &+= 1
+                    text(name)
+                    guard value(1) else { return nil }
+                    if isImpressions { watchedSeen = true; watchedValue = numbers[m &- 1] }
+                }
+                ws()
+                guard i < n else { return nil }
+                if p[i] == 44 { i &+= 1; continue }
+                if p[i] == 125 { i &+= 1; break }
+                return nil
+            }
+        }
+        key[k] = JSONTag.objectEnd; k &+= 1
+        ws()
+        guard i == n else { return nil }
+        var w = KeyWriter(self)
+        w.k = k
+        w.m = m
+        w.watched = watchedValue
+        jsonID = id
         return finish(w, finite: true)
     }
 

@@ -131,6 +131,54 @@ public final class CSVReader {
         return CSVSlice(bytes: out, records: records, firstLine: firstLine)
     }
 
+    /// The next whole lines, up to `maxRecords` of them that are not blank, as bytes: JSONL's records.
+    /// A JSON text holds no raw line break, so a line is a record whatever quotes it holds (read as CSV,
+    /// a quote opening a field could swallow the next line).
+    public func nextLines(maxRecords: Int) -> CSVSlice? {
+        var out: [UInt8] = []
+        out.reserveCapacity(lastSliceBytes + lastSliceBytes / 8)
+        var records = 0
+        let firstLine = line
+        func blank(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+            for j in from..<to where b[j] != 13 { return false }
+            return true
+        }
+        while records < maxRecords {
+            if start >= end && !refill() { break }
+            let (runEnd, runRecords, runLines) = buffer.withUnsafeBytes { b -> (Int, Int, Int) in
+                var s = start, n = 0, lines = 0
+                while records + n < maxRecords, let nl = memchr(b.baseAddress! + s, 10, end - s) {
+                    let e = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
+                    if !blank(b, s, e) { n += 1 }
+                    lines += 1
+                    s = e + 1
+                }
+                return (s, n, lines)
+            }
+            if runEnd > start {
+                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<runEnd])) }
+                line += runLines
+                records += runRecords
+                start = runEnd
+                continue
+            }
+            if records == maxRecords { break }
+            // a line without its line break yet: read on, or at the end it is the last line
+            if refill() { continue }
+            if start < end {
+                let isBlank = buffer.withUnsafeBytes { blank($0, start, end) }
+                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<end])) }
+                if !isBlank { records += 1 }
+                line += 1
+                start = end
+            }
+            break
+        }
+        if out.isEmpty { return nil }
+        lastSliceBytes = out.count
+        return CSVSlice(bytes: out, records: records, firstLine: firstLine)
+    }
+
     /// Moves `i` from `start` past one record (refilling as needed), counting its line breaks: the slice
     /// reader's state machine without keeping bytes.
     private func scanRecord(_ i: inout Int, _ lines: inout Int) {

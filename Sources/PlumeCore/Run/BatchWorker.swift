@@ -104,7 +104,7 @@ final class BatchWorker {
 
     func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
-        r.output.reserveCapacity((batch.slice?.records ?? batch.records.count) * 128)
+        r.output.reserveCapacity((batch.slice?.records ?? 0) * 128)
         func written(total: Double, values: UnsafeBufferPointer<Double>, id: (String, Bool), impressions: Double, groupKey: String) {
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: total, values: values, into: &r.output)
             r.tally(total: total, values: values, impressions: impressions, groupKey: groupKey, spec: spec)
@@ -198,7 +198,19 @@ final class BatchWorker {
                 reject("", "model error: \(message)", model: true)
             }
         }
-        if let slice = batch.slice {
+        if let slice = batch.slice, pusher == nil {
+            // JSONL: a line whose key has a tape that fits is done from its bytes, any other is parsed
+            var number = batch.firstNumber
+            JSONLines.forEach(slice) { line, lineNumber in
+                defer { number += 1 }
+                if number % Self.verifyEvery != 0, r.firstFailure == nil || !spec.failFast,
+                   replay(jsonLine: line, number: number, spec: spec, into: &r) { return }
+                var rec = CSVRecord()
+                rec.line = lineNumber
+                rec.raw = Array(line)
+                handle(InputRecord(number: number, record: rec))
+            }
+        } else if let slice = batch.slice {
             var reader = CSVSliceReader(slice: slice)
             var number = batch.firstNumber
             while true {
@@ -212,8 +224,6 @@ final class BatchWorker {
                 handle(InputRecord(number: number, record: scratch))
                 number += 1
             }
-        } else {
-            for rec in batch.records { handle(rec) }
         }
         return r
     }
@@ -225,25 +235,41 @@ final class BatchWorker {
     private func replay(line bytes: UnsafeRawBufferPointer, number: Int, spec: WorkerSpec, into r: inout BatchResult) -> Bool {
         guard let memo, memo.build(line: bytes, columns: columnCount, skip: idColumn, watch: impressionsColumn) == true,
               let found = memo.firstTape(where: { replay($0, memo) }) else { return false }
-        written(line: bytes, number: number, found: found, memo: memo, spec: spec, into: &r)
-        return true
-    }
-
-    /// Writes and tallies the row `replay(line:)` replayed into `results`.
-    private func written(line bytes: UnsafeRawBufferPointer, number: Int, found: (tape: Unmanaged<Tape>, block: Tape.Block),
-                         memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult) {
-        countLookup(hit: true)
         func cell(_ i: Int) -> UnsafeRawBufferPointer {
             let start = i == 0 ? 0 : memo.lineEnds[i - 1] + 1
             return UnsafeRawBufferPointer(rebasing: bytes[start..<memo.lineEnds[i]])
         }
+        written(csvID: Self.plainID(idColumn.map(cell), number: number, scratch: idScratch),
+                id: Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number),
+                found: found, memo: memo, spec: spec, into: &r)
+        return true
+    }
+
+    /// The JSONL counterpart of `replay(line:)`: a line `RowMemo.build(jsonLine:)` reads whose key has a
+    /// tape that fits is done from its bytes; anything else goes through the parser and `process`.
+    private func replay(jsonLine bytes: UnsafeRawBufferPointer, number: Int, spec: WorkerSpec, into r: inout BatchResult) -> Bool {
+        guard let memo, memo.build(jsonLine: bytes) == true,
+              let found = memo.firstTape(where: { replay($0, memo) }) else { return false }
+        // the id is a string of printable ASCII as written (no escapes): a CSV field unless it holds a comma
+        let id = memo.jsonID.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+        written(csvID: id.map { $0.contains(44) ? nil : $0 } ?? Self.plainID(nil, number: number, scratch: idScratch),
+                id: id.map { (String(decoding: $0, as: UTF8.self), false) } ?? (String(number), true),
+                found: found, memo: memo, spec: spec, into: &r)
+        return true
+    }
+
+    /// Writes and tallies a row replayed into `results` from its bytes: `csvID` is its id as a CSV field
+    /// when it is one as it stands, `id` how it prints otherwise (`Self.id`).
+    private func written(csvID: UnsafeRawBufferPointer?, id: @autoclosure () -> (String, Bool), found: (tape: Unmanaged<Tape>, block: Tape.Block),
+                         memo: RowMemo, spec: WorkerSpec, into r: inout BatchResult) {
+        countLookup(hit: true)
         r.read += 1
         r.replayed += 1
         let values = UnsafeBufferPointer(start: results + 1, count: found.block.outputCount - 1)
-        if spec.formatter.format == .csv, let idBytes = Self.plainID(idColumn.map(cell), number: number, scratch: idScratch) {
-            spec.formatter.csvRow(id: idBytes, total: results[0], values: values, into: &r.output)
+        if spec.formatter.format == .csv, let csvID {
+            spec.formatter.csvRow(id: csvID, total: results[0], values: values, into: &r.output)
         } else {
-            let id = Self.id(idColumn.flatMap { CellTyper.type(bytes: cell($0)) }, number: number)
+            let id = id()
             spec.formatter.row(id: id.0, idIsNumber: id.1, total: results[0], values: values, into: &r.output)
         }
         // the tape object (another cache miss) only when grouping needs its key
@@ -377,7 +403,7 @@ final class Progress {
     }
 }
 
-private extension LuaValue {
+extension LuaValue {
     /// An object without `key` (anything else unchanged).
     func removing(key: String) -> LuaValue {
         guard case .object(let fields) = self, fields.contains(where: { $0.0 == key }) else { return self }

@@ -9,11 +9,10 @@ struct InputRecord: Sendable {
     var error: String? { record.error }
 }
 
-/// A batch is either whole CSV records still as bytes (the worker parses them; rows are numbered from
-/// `firstNumber`) or JSONL lines split by the reader.
+/// A batch: whole CSV records or JSONL lines still as bytes (the worker splits and parses them; rows are
+/// numbered from `firstNumber`).
 struct InputBatch: Sendable {
     let index: Int
-    var records: [InputRecord] = []
     var slice: CSVSlice?
     var firstNumber = 1
 }
@@ -46,26 +45,59 @@ final class RowSource {
         shape = try CSVRowShape(header: names)
     }
 
+    /// The next records as bytes for a worker to split: CSV records, or JSONL lines.
     func nextBatch() -> InputBatch? {
-        if format == .csv {
-            guard let slice = csv.nextSlice(maxRecords: batchSize) else { return nil }
-            defer { number += slice.records; batches += 1 }
-            return InputBatch(index: batches, slice: slice, firstNumber: number + 1)
-        }
-        var records: [InputRecord] = []
-        records.reserveCapacity(batchSize)
-        var rec = CSVRecord()
-        while records.count < batchSize, csv.next(&rec) {
+        let slice = format == .csv ? csv.nextSlice(maxRecords: batchSize) : csv.nextLines(maxRecords: batchSize)
+        guard let slice else { return nil }
+        defer { number += slice.records; batches += 1 }
+        return InputBatch(index: batches, slice: slice, firstNumber: number + 1)
+    }
+
+    /// The next record alone (blank lines skipped), numbered: a file read one row at a time.
+    func nextRecord() -> InputRecord? {
+        while let slice = format == .csv ? csv.nextSlice(maxRecords: 1) : csv.nextLines(maxRecords: 1) {
+            guard slice.records == 1 else { continue }
             number += 1
-            if format == .jsonl { rec.error = nil; rec.bytes = []; rec.ends = [] }
-            records.append(InputRecord(number: number, record: rec))
+            if format == .csv {
+                var reader = CSVSliceReader(slice: slice)
+                var rec = CSVRecord()
+                return reader.next(&rec) ? InputRecord(number: number, record: rec) : nil
+            }
+            var found: InputRecord?
+            JSONLines.forEach(slice) { line, lineNumber in
+                var rec = CSVRecord()
+                rec.line = lineNumber
+                rec.raw = Array(line)
+                found = InputRecord(number: number, record: rec)
+            }
+            return found
         }
-        if records.isEmpty { return nil }
-        defer { batches += 1 }
-        return InputBatch(index: batches, records: records, slice: nil)
+        return nil
     }
 
     func inputHash() -> String? { csv.inputHash() }
+}
+
+/// Splitting a slice of JSONL lines: each line's content is its bytes without the line break and the
+/// carriage returns before it; a line of nothing else is blank (not a record).
+enum JSONLines {
+    /// Calls `body` with each line's content (a blank line skipped) and its line number.
+    static func forEach(_ slice: CSVSlice, _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        slice.bytes.withUnsafeBytes { b in
+            var pos = 0, line = slice.firstLine
+            while pos < b.count {
+                var next = b.count, e = b.count
+                if let nl = memchr(b.baseAddress! + pos, 10, b.count - pos) {
+                    e = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
+                    next = e + 1
+                }
+                while e > pos, b[e - 1] == 13 { e -= 1 }
+                if e > pos { body(UnsafeRawBufferPointer(rebasing: b[pos..<e]), line) }
+                line += 1
+                pos = next
+            }
+        }
+    }
 }
 
 /// Where output goes: a file written atomically, or standard output.
