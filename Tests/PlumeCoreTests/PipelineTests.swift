@@ -13,6 +13,15 @@ final class PipelineTests: XCTestCase {
         }
     }
 
+    /// A run of `batches` batches on `threads` threads, the other threads launched first.
+    private func run(threads: Int, batches n: Int, work: @escaping @Sendable (InputBatch, Void) -> BatchResult,
+                     makeWorker: @escaping @Sendable () throws -> Void = {}, consume: (BatchResult) throws -> Bool) throws {
+        let pipeline = Pipeline(threads: threads)
+        pipeline.launch(work: work, makeWorker: makeWorker)
+        defer { pipeline.close() }
+        try pipeline.run(produce: batches(n), work: work, local: (), consume: consume)
+    }
+
     private static func result(_ batch: InputBatch) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: 0))
         r.read = batch.index
@@ -22,15 +31,11 @@ final class PipelineTests: XCTestCase {
     func testResultsComeBackInInputOrderWithUnevenWork() throws {
         for threads in [1, 2, 3, 5] {
             var seen: [Int] = []
-            try Pipeline(threads: threads).run(
-                produce: batches(200),
-                work: { batch, _ in
-                    // every seventh batch is slow, so later ones finish first
-                    if batch.index % 7 == 0 { usleep(2000) }
-                    return Self.result(batch)
-                },
-                local: (), makeWorker: {},
-                consume: { seen.append($0.read); return true })
+            try run(threads: threads, batches: 200, work: { batch, _ in
+                // every seventh batch is slow, so later ones finish first
+                if batch.index % 7 == 0 { usleep(2000) }
+                return Self.result(batch)
+            }, consume: { seen.append($0.read); return true })
             XCTAssertEqual(seen, Array(0..<200), "threads \(threads)")
         }
     }
@@ -38,29 +43,21 @@ final class PipelineTests: XCTestCase {
     func testOneThreadIsTheCallingThread() throws {
         let caller = pthread_self()
         let others = Atomic(0)
-        try Pipeline(threads: 1).run(
-            produce: batches(50),
-            work: { batch, _ in
-                if pthread_equal(pthread_self(), caller) == 0 { others.add() }
-                return Self.result(batch)
-            },
-            local: (), makeWorker: { XCTFail("one thread builds no other worker") },
-            consume: { _ in true })
+        try run(threads: 1, batches: 50, work: { batch, _ in
+            if pthread_equal(pthread_self(), caller) == 0 { others.add() }
+            return Self.result(batch)
+        }, makeWorker: { XCTFail("one thread builds no other worker") }, consume: { _ in true })
         XCTAssertEqual(others.value, 0)
     }
 
     func testCallingThreadWorksAlongsideTheOthers() throws {
         let caller = pthread_self()
         let mine = Atomic(0), theirs = Atomic(0)
-        try Pipeline(threads: 2).run(
-            produce: batches(400),
-            work: { batch, _ in
-                usleep(200)
-                if pthread_equal(pthread_self(), caller) != 0 { mine.add() } else { theirs.add() }
-                return Self.result(batch)
-            },
-            local: (), makeWorker: {},
-            consume: { _ in true })
+        try run(threads: 2, batches: 400, work: { batch, _ in
+            usleep(200)
+            if pthread_equal(pthread_self(), caller) != 0 { mine.add() } else { theirs.add() }
+            return Self.result(batch)
+        }, consume: { _ in true })
         XCTAssertEqual(mine.value + theirs.value, 400)
         XCTAssertGreaterThan(mine.value, 0, "the calling thread took no batch")
         XCTAssertGreaterThan(theirs.value, 0, "the other thread took no batch")
@@ -68,20 +65,29 @@ final class PipelineTests: XCTestCase {
 
     func testAWorkerThatCannotStartStopsTheRun() {
         struct NoEngine: Error {}
-        XCTAssertThrowsError(try Pipeline(threads: 3).run(
-            produce: batches(10_000),
-            work: { batch, _ in usleep(100); return Self.result(batch) },
-            local: (), makeWorker: { throw NoEngine() },
-            consume: { _ in true })) { XCTAssertTrue($0 is NoEngine, "\($0)") }
+        XCTAssertThrowsError(try run(threads: 3, batches: 10_000, work: { batch, _ in usleep(100); return Self.result(batch) },
+                                     makeWorker: { throw NoEngine() }, consume: { _ in true })) {
+            XCTAssertTrue($0 is NoEngine, "\($0)")
+        }
+    }
+
+    /// Threads launched for a run that never starts (its set-up failed) stop when told, not hang.
+    func testLaunchedThreadsStopWhenTheRunNeverStarts() {
+        let specs = Handoff<Int>()
+        let built = Atomic(0)
+        let pipeline = Pipeline(threads: 3)
+        pipeline.launch(work: { batch, _ in Self.result(batch) }, makeWorker: {
+            guard specs.take() != nil else { throw CancellationError() }
+            built.add()
+        })
+        specs.cancel()
+        pipeline.close()
+        XCTAssertEqual(built.value, 0)
     }
 
     func testConsumerCanStopEarly() throws {
         var seen = 0
-        try Pipeline(threads: 2).run(
-            produce: batches(1000),
-            work: { batch, _ in Self.result(batch) },
-            local: (), makeWorker: {},
-            consume: { _ in seen += 1; return seen < 5 })
+        try run(threads: 2, batches: 1000, work: { batch, _ in Self.result(batch) }, consume: { _ in seen += 1; return seen < 5 })
         XCTAssertEqual(seen, 5)
     }
 }

@@ -1,13 +1,9 @@
 import Foundation
 import LuaHost
 
-/// Everything a worker needs to build its own engine inside its thread.
+/// What a worker needs besides its engine: the run's coefficients, output and input shape.
 struct WorkerSpec: Sendable {
-    let repository: ModelRepository
-    let grid: GridLookup
-    let limits: RuntimeLimits
     let model: String
-    let version: String?
     let coefficients: ResolvedCoefficients
     let categories: [String]
     let groupBy: [String]
@@ -46,6 +42,7 @@ struct BatchResult: Sendable {
 
 /// One worker thread's engine and bound model.
 final class BatchWorker {
+    let spec: WorkerSpec
     let engine: Engine
     let bound: BoundModel
     private let pusher: CSVRowPusher?
@@ -67,15 +64,9 @@ final class BatchWorker {
     @exclusivity(unchecked) private var windowLookups = 0
     @exclusivity(unchecked) private var windowHits = 0
 
-    /// A worker with its own engine, built on the thread that will use it.
-    convenience init(spec: WorkerSpec) throws {
-        let engine = try Engine(repository: spec.repository, grid: spec.grid, limits: spec.limits)
-        let model = try engine.model(spec.model, version: spec.version)
-        try self.init(spec: spec, engine: engine, bound: engine.bind(model, spec.coefficients))
-    }
-
-    /// A worker on an engine this thread already has (the run's own, which resolved the model).
+    /// A worker on an engine built on the thread that will use it.
     init(spec: WorkerSpec, engine: Engine, bound: BoundModel) {
+        self.spec = spec
         self.engine = engine
         self.bound = bound
         engine.runtime.groupFields = spec.groupBy
@@ -102,7 +93,7 @@ final class BatchWorker {
         idScratch.deallocate()
     }
 
-    func process(_ batch: InputBatch, spec: WorkerSpec) -> BatchResult {
+    func process(_ batch: InputBatch) -> BatchResult {
         var r = BatchResult(grand: GroupTotals(key: "total", categories: spec.categories.count))
         r.output.reserveCapacity((batch.slice?.records ?? 0) * 128)
         func written(total: Double, values: UnsafeBufferPointer<Double>, id: (String, Bool), impressions: Double, groupKey: String) {

@@ -69,6 +69,23 @@ public struct CampaignRun {
     }
 
     public func run() throws -> Outcome {
+        // The other threads build their engines (a Lua state, the model) while this one resolves the
+        // run; they wait for the rest of what a worker needs, which depends on the coefficients and the
+        // input's header.
+        let pipeline = Pipeline(threads: max(1, options.threads))
+        let specs = Handoff<WorkerSpec>()
+        let (repository, grid, limits, id, version) = (self.repository, self.grid, self.limits, options.model, options.version)
+        pipeline.launch(work: { batch, worker in worker.process(batch) }, makeWorker: {
+            let engine = try Engine(repository: repository, grid: grid, limits: limits)
+            let model = try engine.model(id, version: version)
+            guard let spec = specs.take() else { throw CancellationError() }
+            return try BatchWorker(spec: spec, engine: engine, bound: engine.bind(model, spec.coefficients))
+        })
+        defer {
+            specs.cancel()
+            pipeline.close()
+        }
+
         // Resolve everything once on this thread so configuration errors surface before any row is read;
         // this thread's engine then works on batches too.
         let probe = try Engine(repository: repository, grid: grid, limits: limits)
@@ -101,12 +118,11 @@ public struct CampaignRun {
         var rejectsHeaderDue = options.rejects == "-2"
         if !rejectsHeaderDue { try rejects?.write(rejectsHeader) }
 
-        let pipeline = Pipeline(threads: max(1, options.threads))
-        let spec = WorkerSpec(repository: repository, grid: grid, limits: limits, model: options.model,
-                              version: options.version, coefficients: coefficients, categories: categories,
+        let spec = WorkerSpec(model: options.model, coefficients: coefficients, categories: categories,
                               groupBy: options.groupBy, formatter: formatter, failFast: options.onError == .fail,
                               csvShape: source.shape,
                               replay: options.replay && model.info.replay ? SharedTapes() : nil)
+        specs.put(spec)
         var counts = Counts()
         var replay = ReplayStats()
         var groups: [String: GroupTotals] = [:]
@@ -117,9 +133,8 @@ public struct CampaignRun {
 
         try pipeline.run(
             produce: { source.nextBatch() },
-            work: { batch, worker in worker.process(batch, spec: spec) },
+            work: { batch, worker in worker.process(batch) },
             local: BatchWorker(spec: spec, engine: probe, bound: bound),
-            makeWorker: { try BatchWorker(spec: spec) },
             consume: { result in
                 if stoppedBy != nil { return false }
                 counts.read += result.read
@@ -163,6 +178,24 @@ public struct CampaignRun {
             try AtomicFile.write(record.json(), to: summary)
         }
         return outcome
+    }
+}
+
+/// A value one thread hands to others once it has it, or never (`cancel`).
+final class Handoff<T: Sendable>: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var value: T?
+    private var cancelled = false
+
+    func put(_ v: T) { cond.lock(); value = v; cond.broadcast(); cond.unlock() }
+    func cancel() { cond.lock(); cancelled = true; cond.broadcast(); cond.unlock() }
+
+    /// The value once there is one; nil once cancelled without one.
+    func take() -> T? {
+        cond.lock()
+        defer { cond.unlock() }
+        while value == nil && !cancelled { cond.wait() }
+        return value
     }
 }
 

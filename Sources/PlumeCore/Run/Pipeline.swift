@@ -14,20 +14,13 @@ final class Pipeline: @unchecked Sendable {
 
     init(threads: Int) { self.threads = threads }
 
-    /// `local` is the calling thread's worker; `makeWorker` builds one inside each of the other N - 1
-    /// threads (a Lua state stays on the thread that made it).
-    func run<W>(produce: () -> InputBatch?,
-                work: @escaping @Sendable (InputBatch, W) -> BatchResult,
-                local: W,
-                makeWorker: @escaping @Sendable () throws -> W,
-                consume: (BatchResult) throws -> Bool) throws {
-        // A batch that records many keys can take ten times another's time: the window lets the other
-        // threads go on meanwhile.
-        let maxInFlight = threads * 4
-        var produced = 0, consumed = 0
-        var exhausted = false
-        var stop = false
-        var workers: [Thread] = []
+    private var launched: [Thread] = []
+
+    /// Starts the other N - 1 threads, each building its worker with `makeWorker` (a Lua state stays on
+    /// the thread that made it) and then taking batches once `run` has them. Called before the calling
+    /// thread's own set-up, the workers' set-up overlaps it.
+    func launch<W>(work: @escaping @Sendable (InputBatch, W) -> BatchResult, makeWorker: @escaping @Sendable () throws -> W) {
+        precondition(launched.isEmpty, "launched twice")
         for i in 1..<max(threads, 1) {
             let t = Thread { [self] in
                 let worker: W
@@ -50,15 +43,29 @@ final class Pipeline: @unchecked Sendable {
             }
             t.name = "plume.worker.\(i)"
             t.stackSize = 16 << 20
-            workers.append(t)
+            launched.append(t)
         }
-        cond.lock(); live = workers.count; cond.unlock()
-        workers.forEach { $0.start() }
-        defer {
-            cond.lock(); closed = true; queue.removeAll(); cond.broadcast()
-            while live > 0 { cond.wait() }
-            cond.unlock()
-        }
+        cond.lock(); live = launched.count; cond.unlock()
+        launched.forEach { $0.start() }
+    }
+
+    /// Stops the launched threads (they finish the batch in hand); after `run`, or instead of it.
+    func close() {
+        cond.lock(); closed = true; queue.removeAll(); cond.broadcast()
+        while live > 0 { cond.wait() }
+        cond.unlock()
+    }
+
+    /// Works through the input with the launched threads and `local`, the calling thread's worker.
+    func run<W>(produce: () -> InputBatch?, work: (InputBatch, W) -> BatchResult, local: W,
+                consume: (BatchResult) throws -> Bool) throws {
+        // A batch that records many keys can take ten times another's time: the window lets the other
+        // threads go on meanwhile.
+        let maxInFlight = threads * 4
+        var produced = 0, consumed = 0
+        var exhausted = false
+        var stop = false
+        defer { close() }
         while !stop {
             // keep the others fed first
             if !exhausted && produced - consumed < maxInFlight {
