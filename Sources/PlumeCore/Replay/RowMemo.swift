@@ -318,9 +318,18 @@ final class RowMemo {
                     guard i < n, p[i] == 58 else { return false }
                     i &+= 1
                     ws()
-                    key[k] = JSONTag.member; k &+= 1
-                    text(name)
-                    guard value(depth &+ 1) else { return false }
+                    // at the top, `id` is left out of the key and `impressions` watched
+                    if depth == 0 && name.count == 2 && p[name.lowerBound] == 105 && p[name.lowerBound &+ 1] == 100 {
+                        guard id == nil, let r = string() else { return false }
+                        id = r
+                    } else {
+                        let watch = depth == 0 && name.count == 11 && memcmp(p + name.lowerBound, "impressions", 11) == 0
+                        if watch && (watchedSeen || i >= n || !(p[i] == 45 || p[i] &- 48 < 10)) { return false }
+                        key[k] = JSONTag.member; k &+= 1
+                        text(name)
+                        guard value(depth &+ 1) else { return false }
+                        if watch { watchedSeen = true; watchedValue = numbers[m &- 1] }
+                    }
                     ws()
                     guard i < n else { return false }
                     if p[i] == 44 { i &+= 1; continue }
@@ -353,41 +362,8 @@ final class RowMemo {
             }
         }
 
-        // the top level by hand: `id` is left out of the key, `impressions` watched
         ws()
-        guard i < n, p[i] == 123 else { return nil }
-        i &+= 1
-        key[k] = JSONTag.object; k &+= 1
-        ws()
-        if i < n, p[i] == 125 {
-            i &+= 1
-        } else {
-            while true {
-                ws()
-                guard let name = string() else { return nil }
-                ws()
-                guard i < n, p[i] == 58 else { return nil }
-                i &+= 1
-                ws()
-                if name.count == 2 && p[name.lowerBound] == 105 && p[name.lowerBound &+ 1] == 100 {       // id
-                    guard id == nil, let r = string() else { return nil }
-                    id = r
-                } else {
-                    let isImpressions = name.count == 11 && memcmp(p + name.lowerBound, "impressions", 11) == 0
-                    if isImpressions && (watchedSeen || i >= n || !(p[i] == 45 || p[i] &- 48 < 10)) { return nil }
-                    key[k] = JSONTag.member; k &+= 1
-                    text(name)
-                    guard value(1) else { return nil }
-                    if isImpressions { watchedSeen = true; watchedValue = numbers[m &- 1] }
-                }
-                ws()
-                guard i < n else { return nil }
-                if p[i] == 44 { i &+= 1; continue }
-                if p[i] == 125 { i &+= 1; break }
-                return nil
-            }
-        }
-        key[k] = JSONTag.objectEnd; k &+= 1
+        guard i < n, p[i] == 123, value(0) else { return nil }
         ws()
         guard i == n else { return nil }
         var w = KeyWriter(self)

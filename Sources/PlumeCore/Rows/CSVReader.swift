@@ -102,19 +102,15 @@ public final class CSVReader {
                         }
                     }
                     if s + len > clear { break }            // this line holds a quote
-                    var blank = true
-                    for j in 0..<len where base.load(fromByteOffset: j, as: UInt8.self) != 13 { blank = false; break }
-                    if !blank { n += 1 }
+                    if !Self.blank(b, s, s + len) { n += 1 }
                     lines += 1
                     s += len + 1
                 }
                 return (s, n, lines)
             }
             if runEnd > start {
-                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<runEnd])) }
-                line += runLines
+                take(upTo: runEnd, lines: runLines, into: &out)
                 records += runRecords
-                start = runEnd
                 continue
             }
             var i = 0, lines = 1
@@ -139,44 +135,48 @@ public final class CSVReader {
         out.reserveCapacity(lastSliceBytes + lastSliceBytes / 8)
         var records = 0
         let firstLine = line
-        func blank(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
-            for j in from..<to where b[j] != 13 { return false }
-            return true
-        }
         while records < maxRecords {
             if start >= end && !refill() { break }
             let (runEnd, runRecords, runLines) = buffer.withUnsafeBytes { b -> (Int, Int, Int) in
                 var s = start, n = 0, lines = 0
                 while records + n < maxRecords, let nl = memchr(b.baseAddress! + s, 10, end - s) {
                     let e = b.baseAddress!.distance(to: UnsafeRawPointer(nl))
-                    if !blank(b, s, e) { n += 1 }
+                    if !Self.blank(b, s, e) { n += 1 }
                     lines += 1
                     s = e + 1
                 }
                 return (s, n, lines)
             }
             if runEnd > start {
-                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<runEnd])) }
-                line += runLines
+                take(upTo: runEnd, lines: runLines, into: &out)
                 records += runRecords
-                start = runEnd
                 continue
             }
             if records == maxRecords { break }
             // a line without its line break yet: read on, or at the end it is the last line
             if refill() { continue }
             if start < end {
-                let isBlank = buffer.withUnsafeBytes { blank($0, start, end) }
-                buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<end])) }
-                if !isBlank { records += 1 }
-                line += 1
-                start = end
+                if !buffer.withUnsafeBytes({ Self.blank($0, start, end) }) { records += 1 }
+                take(upTo: end, lines: 1, into: &out)
             }
             break
         }
         if out.isEmpty { return nil }
         lastSliceBytes = out.count
         return CSVSlice(bytes: out, records: records, firstLine: firstLine)
+    }
+
+    /// A line of nothing but carriage returns (or nothing) is blank: no record.
+    private static func blank(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+        for j in from..<to where b[j] != 13 { return false }
+        return true
+    }
+
+    /// Moves the buffer's bytes up to `runEnd`, `lines` lines of them, into `out`.
+    private func take(upTo runEnd: Int, lines: Int, into out: inout [UInt8]) {
+        buffer.withUnsafeBytes { b in out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<runEnd])) }
+        line += lines
+        start = runEnd
     }
 
     /// Moves `i` from `start` past one record (refilling as needed), counting its line breaks: the slice
