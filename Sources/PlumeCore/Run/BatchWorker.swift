@@ -42,6 +42,7 @@ struct BatchResult: Sendable {
 
 /// One worker thread's engine and bound model.
 final class BatchWorker {
+    /// The run's spec; the per-row methods take it as a parameter instead (borrowed, no retains).
     let spec: WorkerSpec
     let engine: Engine
     let bound: BoundModel
@@ -243,8 +244,9 @@ final class BatchWorker {
               let found = memo.firstTape(where: { replay($0, memo) }) else { return false }
         // the id is a string of printable ASCII as written (no escapes): a CSV field unless it holds a comma
         let id = memo.jsonID.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
-        written(csvID: id.map { $0.contains(44) ? nil : $0 } ?? Self.plainID(nil, number: number, scratch: idScratch),
-                id: id.map { (String(decoding: $0, as: UTF8.self), false) } ?? (String(number), true),
+        let csvID: UnsafeRawBufferPointer?
+        if let id { csvID = id.contains(44) ? nil : id } else { csvID = Self.plainID(nil, number: number, scratch: idScratch) }
+        written(csvID: csvID, id: id.map { (String(decoding: $0, as: UTF8.self), false) } ?? (String(number), true),
                 found: found, memo: memo, spec: spec, into: &r)
         return true
     }
