@@ -11,10 +11,9 @@ final class Pipeline: @unchecked Sendable {
     private var closed = false
     private var workerError: Error?
     private var live = 0
+    private var launched: [Thread] = []
 
     init(threads: Int) { self.threads = threads }
-
-    private var launched: [Thread] = []
 
     /// Starts the other N - 1 threads, each building its worker with `makeWorker` (a Lua state stays on
     /// the thread that made it) and then taking batches once `run` has them. Called before the calling
