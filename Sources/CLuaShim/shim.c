@@ -352,6 +352,8 @@ void plume_reset_flags(lua_State *L) {
     }
 }
 
+void plume_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+
 int plume_load(lua_State *L, const char *buffer, size_t length, const char *chunkname) {
     return luaL_loadbufferx(L, buffer, length, chunkname, "t");
 }

@@ -123,6 +123,10 @@ public final class LuaState {
         let refused = plume_memory_refused(L) != 0
         let error = errorFromTop(status: status)
         if outermost { plume_reset_flags(L) }
+        // A script stopped at a limit may leave the state full of garbage the emergency collections
+        // could not free: buffers of the string library, which have finalizers (a loop of refused
+        // `string.rep` ends at the cap). Collected here, the next call starts below the cap.
+        if outermost && (interrupted || refused || status == LUA_ERRMEM) { plume_collect(L) }
         if interrupted { throw LuaError.timeLimit(seconds: timeLimit) }
         if refused || status == LUA_ERRMEM { throw LuaError.memoryLimit(bytes: memoryLimit) }
         throw error

@@ -149,6 +149,16 @@ final class LuaLimitTests: XCTestCase {
         assertUsable(lua)
     }
 
+    func testALimitLeavesTheStateBelowItsCap() throws {
+        // A loop of refused `string.rep` fills the state with the string library's buffers, on towards
+        // its cap (they have finalizers, which emergency collections skip); after the call they are
+        // collected, so the next call has room.
+        let small = try makeState(memory: 4 << 20, time: testTime)
+        assertTimeLimit(luaError(try small.run("while true do pcall(string.rep, 'x', 1e9) end", chunkName: "m.lua")))
+        XCTAssertLessThan(small.memoryUsed, 1 << 20)
+        assertUsable(small)
+    }
+
     func testHostPushesNeverMeetTheCap() throws {
         // The cap applies only inside protected calls: the host's own pushes, and a callback's results,
         // are never refused (a refusal there would raise a Lua error through Swift frames).

@@ -28,6 +28,9 @@ void plume_interrupt(lua_State *L);
 int plume_interrupted(lua_State *L);
 /// Resets the interrupt and memory flags before a call.
 void plume_reset_flags(lua_State *L);
+/// A full collection with finalizers, outside any call (the cap is not enforced there). Raises nothing:
+/// a finalizer's error becomes a warning, and the sandbox's scripts cannot set finalizers.
+void plume_collect(lua_State *L);
 
 /// Loads text (never bytecode) as a function on the stack; on error the message is on the stack.
 int plume_load(lua_State *L, const char *buffer, size_t length, const char *chunkname);
