@@ -352,7 +352,11 @@ void plume_reset_flags(lua_State *L) {
     }
 }
 
-void plume_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+/* Twice: a cycle calls the finalizers of unreachable objects but frees those objects only in the next. */
+void plume_collect(lua_State *L) {
+    lua_gc(L, LUA_GCCOLLECT);
+    lua_gc(L, LUA_GCCOLLECT);
+}
 
 int plume_load(lua_State *L, const char *buffer, size_t length, const char *chunkname) {
     return luaL_loadbufferx(L, buffer, length, chunkname, "t");
